@@ -1,0 +1,93 @@
+"""The composition root: builds the real adapters from one Settings object and runs the hub.
+
+Nothing connects at import time; `Hub` opens everything on entry and closes it on exit.
+"""
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import Self
+
+import aio_pika
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from faststream.rabbit import RabbitBroker
+from yarl import URL
+
+from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.repositories import PostgresOrganisations
+from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from adapters.rabbit.consumer import register_consumer
+from adapters.rabbit.topology import declare_outbound_queue, declare_topology
+from adapters.relay import OutboxRelay
+from adapters.settings import Settings
+
+log = structlog.get_logger("lrs.hub")
+
+
+def hub_user(settings: Settings) -> str:
+    """The RabbitMQ user the hub itself connects and publishes as."""
+    return URL(settings.amqp_url).user or "guest"
+
+
+async def connect_channel(settings: Settings) -> tuple[AbstractRobustConnection, AbstractChannel]:
+    """A robust connection with a confirming channel that raises on returned messages."""
+    connection = await aio_pika.connect_robust(settings.amqp_url)
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    return connection, channel
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=settings.db_pool_size)
+    assert pool is not None
+    return pool
+
+
+class Hub:
+    """The running hub: database pool, topology, the inbound consumer and the outbox relay."""
+
+    def __init__(self, settings: Settings, migrate: bool = True, relay: bool = True) -> None:
+        self.settings = settings
+        self._migrate = migrate
+        self._relay_enabled = relay
+        self._stack = AsyncExitStack()
+        self.pool: asyncpg.Pool
+        self.channel: AbstractChannel
+
+    def new_uow(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self.pool)
+
+    async def __aenter__(self) -> Self:
+        s = self.settings
+        if self._migrate:
+            await asyncio.to_thread(apply_migrations, s.database_url)
+        self.pool = await create_pool(s)
+        self._stack.push_async_callback(self.pool.close)
+        connection, self.channel = await connect_channel(s)
+        self._stack.push_async_callback(connection.close)
+        await declare_topology(self.channel, s.delivery_limit)
+        async with self.pool.acquire() as conn:
+            for org in await PostgresOrganisations(conn).list():
+                await declare_outbound_queue(self.channel, org.org_id)
+        if self._relay_enabled:
+            relay = OutboxRelay(self.pool, self.channel, hub_user(s), s.relay_batch_size)
+            task = asyncio.create_task(relay.run(), name="outbox-relay")
+            self._stack.push_async_callback(_cancel, task)
+        broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10)
+        register_consumer(broker, self.new_uow, lambda: self.channel, hub_user(s), s.prefetch)
+        await broker.start()
+        self._stack.push_async_callback(broker.stop)
+        log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+        log.info("hub stopped")
+
+
+async def _cancel(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

@@ -1,0 +1,55 @@
+"""What CLI commands share: the settings, and short-lived connections for operator work."""
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
+
+import asyncpg
+from aio_pika.abc import AbstractChannel
+
+from adapters.bootstrap import connect_channel, create_pool
+from adapters.log import configure_logging
+from adapters.postgres.migrate import apply_migrations
+from adapters.rabbit.admin import BrokerAdmin
+from adapters.settings import Settings
+
+T = TypeVar("T")
+
+
+@cache
+def settings() -> Settings:
+    s = Settings()
+    configure_logging(s.log_level, s.log_json, s.log_hash_key)
+    return s
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+@dataclass
+class Operator:
+    settings: Settings
+    pool: asyncpg.Pool
+    channel: AbstractChannel
+    admin: BrokerAdmin
+
+
+@asynccontextmanager
+async def operator(migrate: bool = True) -> AsyncIterator[Operator]:
+    """Database, broker and management API, as the hub's own user, for one command."""
+    s = settings()
+    if migrate:
+        await asyncio.to_thread(apply_migrations, s.database_url)
+    admin = BrokerAdmin(s.rabbit_management_url, s.rabbit_management_user, s.rabbit_management_password, s.vhost)
+    pool = await create_pool(s)
+    connection, channel = await connect_channel(s)
+    try:
+        yield Operator(s, pool, channel, admin)
+    finally:
+        await connection.close()
+        await pool.close()
+        await admin.close()

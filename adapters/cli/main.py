@@ -1,0 +1,74 @@
+"""The `hub` command: run the hub, manage organisations, check ULNs, batch files, dead letters."""
+
+import asyncio
+import signal
+
+import typer
+
+from adapters.bootstrap import Hub
+from adapters.cli import batch, dead, org
+from adapters.cli.context import run, settings
+from adapters.postgres.migrate import apply_migrations
+from hub.uln import check_uln
+
+app = typer.Typer(help="Learner records hub: a message-driven Learning Records Service.", no_args_is_help=True)
+app.add_typer(org.app, name="org")
+app.add_typer(batch.app, name="batch")
+app.add_typer(dead.app, name="dead")
+uln_app = typer.Typer(help="ULN rules.", no_args_is_help=True)
+app.add_typer(uln_app, name="uln")
+audit_app = typer.Typer(help="The disclosure audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@app.command()
+def serve() -> None:
+    """Run the hub until interrupted: migrations, topology, consumers and outbox relay."""
+
+    async def _serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with Hub(settings()):
+            await stop.wait()
+
+    run(_serve())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    applied = apply_migrations(settings().database_url)
+    typer.echo(f"{applied} migration(s) applied")
+
+
+@app.command()
+def demo() -> None:
+    """Run the hub's main job end to end against the local services and print every outcome."""
+    from adapters.demo import run_demo
+
+    raise typer.Exit(run(run_demo(settings())))
+
+
+@uln_app.command("check")
+def uln_check(uln: str) -> None:
+    """Exit 0 if ULN is valid, 1 (saying why) if it is not."""
+    verdict = check_uln(uln)
+    if verdict.valid:
+        typer.echo(f"{uln}: valid")
+        return
+    typer.echo(f"{uln}: invalid: {verdict.reason}", err=True)
+    raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 at the first entry changed, deleted or moved."""
+    from adapters.cli.audit import verify
+
+    raise typer.Exit(run(verify()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,27 @@
+"""Translate asyncpg's errors into the hub's at the adapter boundary."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from hub.errors import TransientError
+
+_TRANSIENT = (
+    OSError,  # connection refused or reset
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise the database's passing faults as TransientError, so callers may retry."""
+    try:
+        yield
+    except _TRANSIENT as e:
+        raise TransientError(f"database unavailable: {type(e).__name__}") from e

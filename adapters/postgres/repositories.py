@@ -1,0 +1,213 @@
+"""asyncpg implementations of the hub's repositories, each bound to one transaction's connection."""
+
+import json
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from contracts.codes import OrganisationKind
+from contracts.learner import LearnerDetails
+from hub.errors import TransientError
+from hub.model import Learner, LearnerStatus, MatchKeys, Organisation, OrganisationStatus
+from hub.normalise import name_key
+from hub.ports import BatchRowOutcome, InboxRecord
+
+_BIRTH_LOCK_SPACE = 7_411_002  # first key of the two-key advisory locks on dates of birth
+_LEARNER_COLUMNS = """
+    uln, status, master_uln, version, details,
+    ARRAY(SELECT l.uln FROM learner l WHERE l.master_uln = learner.uln ORDER BY l.uln) AS linked_ulns
+"""
+
+
+def _learner(row: asyncpg.Record) -> Learner:
+    return Learner(
+        uln=row["uln"],
+        details=LearnerDetails.model_validate_json(row["details"]),
+        version=row["version"],
+        status=LearnerStatus(row["status"]),
+        master_uln=row["master_uln"],
+        linked_ulns=list(row["linked_ulns"]),
+    )
+
+
+class PostgresLearners:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, uln: str) -> Learner | None:
+        row = await self._conn.fetchrow(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = $1", uln)
+        return _learner(row) if row else None
+
+    async def candidates(self, keys: MatchKeys) -> list[Learner]:
+        # Several blocking passes, so one wrong field never hides the right learner: any two of
+        # the names and postcode with the date of birth, or all three without it.
+        rows = await self._conn.fetch(
+            f"""
+            SELECT {_LEARNER_COLUMNS} FROM learner
+            WHERE status = 'active' AND (
+                (date_of_birth = $3 AND (family_key = $2 OR given_key = $1 OR postcode_key = $4
+                                         OR previous_family_key = $2))
+                OR (family_key = $2 AND given_key = $1 AND postcode_key = $4)
+            )
+            LIMIT 200
+            """,
+            keys.given,
+            keys.family,
+            keys.date_of_birth,
+            keys.postcode,
+        )
+        return [_learner(r) for r in rows]
+
+    async def add(self, learner: Learner, registered_by: str) -> None:
+        await self._conn.execute(
+            """
+            INSERT INTO learner (uln, status, master_uln, version, details, given_key, family_key,
+                                 date_of_birth, gender, postcode_key, previous_family_key, registered_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            """,
+            learner.uln,
+            learner.status.value,
+            learner.master_uln,
+            learner.version,
+            learner.details.model_dump_json(exclude_none=True),
+            *_key_columns(learner),
+            registered_by,
+        )
+
+    async def update(self, learner: Learner) -> None:
+        await self._conn.execute(
+            """
+            UPDATE learner SET version = $2, details = $3, given_key = $4, family_key = $5,
+                date_of_birth = $6, gender = $7, postcode_key = $8, previous_family_key = $9,
+                updated_at = now()
+            WHERE uln = $1
+            """,
+            learner.uln,
+            learner.version,
+            learner.details.model_dump_json(exclude_none=True),
+            *_key_columns(learner),
+        )
+
+    async def next_issue_number(self) -> int:
+        value: int = await self._conn.fetchval("SELECT nextval('uln_issue_number')")
+        return value
+
+    async def lock_births_on(self, born: date) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _BIRTH_LOCK_SPACE, born.toordinal())
+
+    async def link_provider(self, uln: str, org_id: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO learner_provider (uln, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", uln, org_id
+        )
+
+    async def is_linked(self, uln: str, org_id: str) -> bool:
+        found = await self._conn.fetchval("SELECT 1 FROM learner_provider WHERE uln = $1 AND org_id = $2", uln, org_id)
+        return found is not None
+
+
+def _key_columns(learner: Learner) -> tuple[Any, ...]:
+    keys = learner.keys
+    previous = learner.details.previous_family_name
+    return (
+        keys.given,
+        keys.family,
+        learner.details.date_of_birth,
+        keys.gender,
+        keys.postcode,
+        name_key(previous) if previous else None,
+    )
+
+
+class PostgresOrganisations:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, org_id: str) -> Organisation | None:
+        row = await self._conn.fetchrow("SELECT org_id, kind, name, status FROM organisation WHERE org_id = $1", org_id)
+        if row is None:
+            return None
+        return Organisation(
+            row["org_id"], OrganisationKind(row["kind"]), row["name"], OrganisationStatus(row["status"])
+        )
+
+    async def add(self, organisation: Organisation) -> None:
+        await self._conn.execute(
+            """
+            INSERT INTO organisation (org_id, kind, name, status) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (org_id) DO UPDATE
+                SET kind = EXCLUDED.kind, name = EXCLUDED.name, status = EXCLUDED.status, updated_at = now()
+            """,
+            organisation.org_id,
+            organisation.kind.value,
+            organisation.name,
+            organisation.status.value,
+        )
+
+    async def list(self) -> list[Organisation]:
+        rows = await self._conn.fetch("SELECT org_id, kind, name, status FROM organisation ORDER BY org_id")
+        return [Organisation(r[0], OrganisationKind(r[1]), r[2], OrganisationStatus(r[3])) for r in rows]
+
+
+class PostgresInbox:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
+        row = await self._conn.fetchrow(
+            "SELECT body_sha256, dead_letter_reason FROM inbox WHERE consumer = $1 AND message_id = $2",
+            consumer,
+            message_id,
+        )
+        return InboxRecord(row[0], row[1]) if row else None
+
+    async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None:
+        try:
+            await self._conn.execute(
+                "INSERT INTO inbox (consumer, message_id, body_sha256, dead_letter_reason) VALUES ($1, $2, $3, $4)",
+                consumer,
+                message_id,
+                record.body_sha256,
+                record.dead_letter_reason,
+            )
+        except asyncpg.UniqueViolationError as e:
+            # A concurrent delivery of the same message won; this one rolls back and, retried,
+            # finds the inbox row and is skipped.
+            raise TransientError("same message handled concurrently") from e
+
+    async def forget(self, consumer: str, message_id: str) -> None:
+        await self._conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = $2", consumer, message_id)
+
+
+class PostgresBatches:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def record_row(self, outcome: BatchRowOutcome) -> None:
+        await self._conn.execute(
+            "INSERT INTO batch (batch_id, org_id, total_rows) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            outcome.batch_id,
+            outcome.org_id,
+            outcome.total_rows,
+        )
+        await self._conn.execute(
+            """
+            INSERT INTO batch_row (batch_id, row_number, return_code, response_code, uln, reason, mis_identifier)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (batch_id, row_number) DO UPDATE SET return_code = EXCLUDED.return_code,
+                response_code = EXCLUDED.response_code, uln = EXCLUDED.uln, reason = EXCLUDED.reason,
+                mis_identifier = EXCLUDED.mis_identifier, answered_at = now()
+            """,
+            outcome.batch_id,
+            outcome.row_number,
+            outcome.return_code,
+            outcome.response_code,
+            outcome.uln,
+            outcome.reason,
+            outcome.mis_identifier,
+        )
+
+
+def dumps(value: Any) -> str:
+    """JSON for jsonb parameters."""
+    return json.dumps(value, separators=(",", ":"))

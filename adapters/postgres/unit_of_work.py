@@ -1,0 +1,128 @@
+"""The asyncpg unit of work: one transaction, rolled back unless committed.
+
+Outbox rows and audit entries are buffered and written at commit, so the audit chain's lock
+(every entry chains to the one before) is held for the shortest time possible.
+"""
+
+import uuid
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from adapters.postgres.errors import translated
+from adapters.postgres.repositories import (
+    PostgresBatches,
+    PostgresInbox,
+    PostgresLearners,
+    PostgresOrganisations,
+    dumps,
+)
+from hub.audit import GENESIS_HASH, entry_hash
+from hub.ports import AuditEntry, OutboundMessage
+
+_AUDIT_CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
+
+
+class _BufferedOutbox:
+    def __init__(self) -> None:
+        self.messages: list[OutboundMessage] = []
+
+    async def add(self, message: OutboundMessage) -> None:
+        self.messages.append(message)
+
+
+class _BufferedAudit:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def append(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+
+class PostgresUnitOfWork:
+    """`async with uow:` opens a transaction on a pooled connection."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self.outbox = _BufferedOutbox()
+        self.audit = _BufferedAudit()
+
+    async def __aenter__(self) -> Self:
+        with translated():
+            self._conn = await self._pool.acquire()
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        self.learners = PostgresLearners(self._conn)
+        self.organisations = PostgresOrganisations(self._conn)
+        self.inbox = PostgresInbox(self._conn)
+        self.batches = PostgresBatches(self._conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._tx is not None:
+                await self._tx.rollback()
+        except asyncpg.InterfaceError:
+            pass  # the connection broke; the server rolled back already
+        finally:
+            if self._conn is not None:
+                await self._pool.release(self._conn)
+            self._conn = self._tx = None
+
+    async def commit(self) -> None:
+        assert self._conn is not None and self._tx is not None, "commit outside `async with`"
+        with translated():
+            await self._write_outbox(self._conn)
+            await self._write_audit(self._conn)
+            await self._tx.commit()
+        self._tx = None
+
+    async def _write_outbox(self, conn: asyncpg.Connection) -> None:
+        if not self.outbox.messages:
+            return
+        await conn.executemany(
+            """
+            INSERT INTO outbox (id, exchange, routing_key, message_type, correlation_id, headers, body)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """,
+            [
+                (
+                    uuid.uuid4(),
+                    m.exchange,
+                    m.routing_key,
+                    m.message_type,
+                    m.correlation_id,
+                    dumps(m.headers),
+                    dumps(m.body),
+                )
+                for m in self.outbox.messages
+            ],
+        )
+        await conn.execute("NOTIFY outbox")
+
+    async def _write_audit(self, conn: asyncpg.Connection) -> None:
+        if not self.audit.entries:
+            return
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_CHAIN_LOCK)
+        last = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        seq, previous = (last["seq"], last["hash"]) if last else (0, GENESIS_HASH)
+        rows = []
+        for entry in self.audit.entries:
+            seq += 1
+            current = entry_hash(previous, entry)
+            rows.append((seq, entry.at, entry.recipient, entry.uln, entry.what, entry.purpose, entry.decision,
+                         entry.reason, list(entry.fields), entry.correlation_id, previous, current))  # fmt: skip
+            previous = current
+        await conn.executemany(
+            """
+            INSERT INTO audit_log (seq, at, recipient, uln, what, purpose, decision, reason, fields,
+                                   correlation_id, prev_hash, hash)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            """,
+            rows,
+        )

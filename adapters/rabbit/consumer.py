@@ -1,0 +1,102 @@
+"""The inbound adapter: a FastStream subscriber that turns a delivery into one hub call.
+
+It alone maps outcomes to the broker: handled -> ack; bad input -> dead-letter copy with the
+reason, then ack; a fault -> nack and requeue after a pause, until the quorum queue's delivery
+limit dead-letters it as poison.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from faststream import AckPolicy
+from faststream.message import StreamMessage
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue
+
+from adapters.log import pseudonym
+from adapters.rabbit import dead_letters
+from adapters.rabbit.topology import REGISTRATION_QUEUE
+from hub.inbound import BatchRef, InboundMessage, handle_inbound
+from hub.ports import UnitOfWorkFactory
+from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
+
+log = structlog.get_logger("lrs.inbound")
+_RETRY_PAUSE_S = 0.5
+
+
+def _batch(headers: dict[str, Any]) -> BatchRef | None:
+    try:
+        return BatchRef(str(headers[BATCH_ID_HEADER]), int(headers[BATCH_ROW_HEADER]), int(headers[BATCH_ROWS_HEADER]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def _undecoded(message: StreamMessage[Any]) -> bytes:
+    # FastStream would parse JSON bodies itself and fail outside our handler on a malformed
+    # one; the hub validates bodies, so they arrive as bytes.
+    return message.body
+
+
+def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> InboundMessage:
+    """Read identity from the broker-checked user_id; trust replay headers only from the hub."""
+    headers = dict(raw.headers or {})
+    sender, routing_key, replay = raw.user_id, raw.routing_key or "", False
+    if raw.user_id == hub_user and dead_letters.SENDER in headers:
+        sender = str(headers[dead_letters.SENDER]) or None
+        routing_key = str(headers.get(dead_letters.ROUTING_KEY, ""))
+        replay = True
+    return InboundMessage(
+        consumer=consumer,
+        message_id=raw.message_id or "",
+        message_type=raw.type,
+        sender=sender,
+        body=raw.body,
+        routing_key=routing_key,
+        batch=_batch(headers),
+        replay=replay,
+    )
+
+
+def register_consumer(
+    broker: RabbitBroker,
+    new_uow: UnitOfWorkFactory,
+    channel: Callable[[], AbstractChannel],
+    hub_user: str,
+    prefetch: int,
+) -> None:
+    """Subscribe the Learner Register command queue (declared by adapters/rabbit/topology.py)."""
+
+    @broker.subscriber(
+        RabbitQueue(REGISTRATION_QUEUE, declare=False),
+        channel=Channel(prefetch_count=prefetch),  # messages handled concurrently, each its own task
+        ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
+        decoder=_undecoded,
+    )
+    async def learner_register(message: RabbitMessage) -> None:
+        """Learner Register requests from MIS: find by ULN or demographics, register, update."""
+        raw = message.raw_message
+        inbound = to_inbound(raw, REGISTRATION_QUEUE, hub_user)
+        started = time.perf_counter()
+        bound = log.bind(message_id=inbound.message_id, type=inbound.message_type, sender=inbound.sender)
+        try:
+            handled = await handle_inbound(new_uow, inbound)
+            if handled.dead_letter_reason:
+                await dead_letters.dead_letter(channel(), raw, REGISTRATION_QUEUE, handled.dead_letter_reason)
+        except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
+            bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
+            await asyncio.sleep(_RETRY_PAUSE_S)
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        bound.info(
+            "message handled",
+            outcome="dead_lettered" if handled.dead_letter_reason else "duplicate" if handled.duplicate else "applied",
+            code=handled.answer_code,
+            reason=handled.dead_letter_reason,
+            uln=pseudonym(handled.uln),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )

@@ -1,0 +1,53 @@
+"""The broker topology, declared in one place (aio-pika) and idempotently at every start.
+
+- `lrs.inbound` (topic): organisations publish `<org>.<message type>`.
+- `lrs.registration` (quorum): the Learner Register command queue, dead-lettering to
+  `lrs.dlx` after `delivery_limit` failed deliveries.
+- `lrs.outbound` (direct) -> `lrs.out.<org>` (quorum): one queue per organisation, routing key
+  = org id; only that organisation's RabbitMQ user may read it (adapters/rabbit/admin.py).
+- `lrs.events` (topic): the hub's own domain events, routing key = message type.
+- `lrs.dlx` (fanout) -> `lrs.dead` (quorum): dead letters, listable and replayable.
+"""
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractQueue
+
+from hub.routing import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, INBOUND_EXCHANGE, OUTBOUND_EXCHANGE
+
+REGISTRATION_QUEUE = "lrs.registration"
+REGISTRATION_BINDING = "*.learner.#"
+DEAD_LETTER_QUEUE = "lrs.dead"
+
+
+def outbound_queue_name(org_id: str) -> str:
+    """The queue an organisation reads its answers from."""
+    return f"lrs.out.{org_id}"
+
+
+def _quorum(extra: dict[str, object] | None = None) -> dict[str, object]:
+    return {"x-queue-type": "quorum", **(extra or {})}
+
+
+async def declare_topology(channel: AbstractChannel, delivery_limit: int) -> None:
+    """Declare the hub's exchanges and command queues (safe to repeat)."""
+    topic, direct = aio_pika.ExchangeType.TOPIC, aio_pika.ExchangeType.DIRECT
+    inbound = await channel.declare_exchange(INBOUND_EXCHANGE, topic, durable=True)
+    await channel.declare_exchange(OUTBOUND_EXCHANGE, direct, durable=True)
+    await channel.declare_exchange(EVENTS_EXCHANGE, topic, durable=True)
+    dlx = await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+    dead = await channel.declare_queue(DEAD_LETTER_QUEUE, durable=True, arguments=_quorum())
+    await dead.bind(dlx)
+    registration = await channel.declare_queue(
+        REGISTRATION_QUEUE,
+        durable=True,
+        arguments=_quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit}),
+    )
+    await registration.bind(inbound, REGISTRATION_BINDING)
+
+
+async def declare_outbound_queue(channel: AbstractChannel, org_id: str) -> AbstractQueue:
+    """Declare an organisation's own answer queue and bind it (safe to repeat)."""
+    exchange = await channel.declare_exchange(OUTBOUND_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
+    queue = await channel.declare_queue(outbound_queue_name(org_id), durable=True, arguments=_quorum())
+    await queue.bind(exchange, org_id)
+    return queue

@@ -1,0 +1,38 @@
+"""The one settings object; the only module that reads the environment (prefix LRS_)."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from yarl import URL
+
+
+class Settings(BaseSettings):
+    """Where the hub's services are and how it behaves; every field can be set as LRS_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="LRS_", env_file=".env", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/lrs"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    rabbit_management_url: str = "http://127.0.0.1:15672"
+    rabbit_management_user: str = "guest"
+    rabbit_management_password: str = "guest"
+    # Messages one hub process works on at once (AMQP prefetch); the database pool matches it.
+    prefetch: int = Field(default=64, ge=1, le=1000)
+    db_pool_size: int = Field(default=16, ge=1, le=200)
+    # Quorum queue delivery limit: a message that keeps failing is dead-lettered after this.
+    delivery_limit: int = Field(default=5, ge=1)
+    relay_batch_size: int = Field(default=200, ge=1)
+    # Key of the keyed hash that stands in for learner data in logs.
+    log_hash_key: str = "change-me-in-production"
+    log_json: bool | None = None  # None: JSON when stdout is not a terminal
+    log_level: str = "INFO"
+    batch_output_dir: str = "out"
+
+    @property
+    def vhost(self) -> str:
+        """The RabbitMQ virtual host, taken from the AMQP URL's path ("/" when it has none)."""
+        path = URL(self.amqp_url).path
+        return path[1:] if len(path) > 1 else "/"
+
+    def amqp_url_for(self, user: str, password: str) -> str:
+        """The broker URL for another user (an organisation) on the hub's vhost."""
+        return str(URL(self.amqp_url).with_user(user).with_password(password))

@@ -1,0 +1,24 @@
+"""The wire: every message the hub takes or gives, as pydantic v2 models. Imports nothing of ours."""
+
+from contracts.base import Contract
+from contracts.learner import (
+    FindLearnerByDemographics,
+    FindLearnerByUln,
+    LearnerAnswer,
+    LearnerRegistered,
+    LearnerUpdated,
+    MessageRejected,
+    RegisterLearner,
+    UpdateLearner,
+)
+
+# Messages organisations send to the hub, by their AMQP `type`.
+REQUESTS: dict[str, type[Contract]] = {
+    m.message_type: m for m in (FindLearnerByUln, FindLearnerByDemographics, RegisterLearner, UpdateLearner)
+}
+# Messages the hub sends to organisations.
+ANSWERS: dict[str, type[Contract]] = {m.message_type: m for m in (LearnerAnswer, MessageRejected)}
+# The hub's own domain events on `lrs.events`.
+EVENTS: dict[str, type[Contract]] = {m.message_type: m for m in (LearnerRegistered, LearnerUpdated)}
+
+__all__ = ["ANSWERS", "EVENTS", "REQUESTS", "Contract"]

@@ -1,0 +1,52 @@
+"""Constrained field types shared by the contracts, with the LRS lengths and patterns."""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+# Free text must not smuggle control characters into files and logs downstream.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+Uln = Annotated[
+    str,
+    Field(description="Unique Learner Number: 10 digits, first not 0 (check digit checked by the hub)"),
+    StringConstraints(pattern=r"^[1-9][0-9]{9}$"),
+]
+OrgId = Annotated[
+    str,
+    Field(description="UKPRN (8 digits) or awarding organisation id (6 digits)"),
+    StringConstraints(pattern=r"^[0-9]{6,8}$"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35, pattern=_PRINTABLE)]
+OptionalName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=35, pattern=_PRINTABLE)]
+Text254 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=_PRINTABLE)]
+Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255, pattern=_PRINTABLE)]
+Notes = Annotated[str, StringConstraints(max_length=4000)]
+MisIdentifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=_PRINTABLE)
+]
+
+
+def _postcode_display(value: str) -> str:
+    # "sw1a1aa" -> "SW1A 1AA": the inward code is always the last three characters.
+    compact = "".join(value.split()).upper()
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+# UK postcode, any case, with or without the space; kept upper-case with one space.
+Postcode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=9,
+        pattern=r"^(?i:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$",
+    ),
+    AfterValidator(_postcode_display),
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Nationality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+ScottishCandidateNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
+BatchId = Annotated[str, StringConstraints(pattern=r"^LRB_[0-9]{8}_[0-9]{12}$")]

@@ -1,0 +1,185 @@
+"""Learner Register contracts: the MIS's four requests, the hub's answer, the hub's events.
+
+Version 1 of each is published: change them only compatibly; an incompatible change is a new
+contract with a new `message_type`.
+"""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from contracts.base import Contract
+from contracts.codes import AbilityToShare, Gender, ResponseCode, VerificationType
+from contracts.fields import (
+    Email,
+    MisIdentifier,
+    Name,
+    Nationality,
+    Notes,
+    OptionalName,
+    OrgId,
+    Postcode,
+    ScottishCandidateNumber,
+    Text254,
+    Text255,
+    Uln,
+)
+
+
+class Demographics(Contract):
+    """The five mandatory fields of a find, with the optional ones that narrow it."""
+
+    given_name: Name
+    family_name: Name
+    date_of_birth: date
+    gender: Gender
+    last_known_postcode: Postcode
+    previous_family_name: OptionalName | None = None
+    school_at_age_16: Text254 | None = None
+    place_of_birth: OptionalName | None = None
+    email_address: Email | None = None
+
+
+class LearnerDetails(Demographics):
+    """Everything a provider may record about a learner, beyond the demographics."""
+
+    middle_other_name: OptionalName | None = None
+    preferred_given_name: OptionalName | None = None
+    family_name_at_age_16: OptionalName | None = None
+    last_known_address_line1: Text254 | None = None
+    last_known_address_line2: Text254 | None = None
+    last_known_address_town: OptionalName | None = None
+    last_known_address_county_or_city: OptionalName | None = None
+    nationality: Nationality | None = None
+    scottish_candidate_number: ScottishCandidateNumber | None = None
+    ability_to_share: AbilityToShare = AbilityToShare.NOTICE_NOT_SEEN
+    verification_type: VerificationType
+    other_verification_description: Text255 | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _other_verification_is_described(self) -> "LearnerDetails":
+        if self.verification_type == VerificationType.OTHER and not self.other_verification_description:
+            raise ValueError("other_verification_description is required when verification_type is 999")
+        return self
+
+
+class FindLearnerByUln(Contract):
+    """Verify a ULN against the learner's family and given name (LRS learnerByULN)."""
+
+    message_type = "learner.find_by_uln.v1"
+    ukprn: OrgId
+    uln: Uln
+    given_name: Name
+    family_name: Name
+
+
+class FindLearnerByDemographics(Contract):
+    """Search the register on demographics (LRS learnerByDemographics)."""
+
+    message_type = "learner.find_by_demographics.v1"
+    ukprn: OrgId
+    demographics: Demographics
+
+
+class RegisterLearner(Contract):
+    """Find the learner, or issue a new ULN when nobody matches (LRS registerSingleLearner)."""
+
+    message_type = "learner.register.v1"
+    ukprn: OrgId
+    mis_identifier: MisIdentifier | None = None
+    learner: LearnerDetails
+
+
+class UpdateLearner(Contract):
+    """Change a registered learner's details (LRS updateSingleLearner).
+
+    `version` is the learner's version as last obtained; a newer one in the register answers
+    WSRC0013 rather than overwriting someone else's change.
+    """
+
+    message_type = "learner.update.v1"
+    ukprn: OrgId
+    uln: Uln
+    version: int = Field(ge=1)
+    learner: LearnerDetails
+
+
+class Candidate(Contract):
+    """A learner that may be the one asked for, with the fields that differ from the request."""
+
+    uln: Uln
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    gender: Gender
+    last_known_postcode: str
+    differing_fields: list[str]
+
+
+class LearnerView(Contract):
+    """The learner's register details a provider receives about a learner it submitted."""
+
+    uln: Uln
+    version: int
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    gender: Gender
+    last_known_postcode: str
+    linked_ulns: list[str] = []
+
+
+class LearnerAnswer(Contract):
+    """The hub's answer to any of the four learner requests; `correlation_id` is the request's."""
+
+    message_type = "learner.answer.v1"
+    request_type: str
+    response_code: ResponseCode
+    description: str
+    uln: Uln | None = None
+    learner: LearnerView | None = None
+    candidates: list[Candidate] = []
+    mis_identifier: str | None = None
+
+
+class RejectionError(Contract):
+    """One thing wrong with a message: where (`loc`) and what."""
+
+    loc: str
+    message: str
+
+
+class MessageRejected(Contract):
+    """The hub refused a message; it was dead-lettered and nothing of it was applied."""
+
+    message_type = "message.rejected.v1"
+    reason: Literal[
+        "malformed_json",
+        "invalid_contract",
+        "unknown_message_type",
+        "unknown_sender",
+        "sender_not_allowed",
+        "sender_mismatch",
+        "duplicate_message_id",
+    ]
+    request_type: str | None = None
+    errors: list[RejectionError] = []
+
+
+class LearnerRegistered(Contract):
+    """Event: a new ULN was issued."""
+
+    message_type = "learner.registered.v1"
+    uln: Uln
+    registered_by: OrgId
+
+
+class LearnerUpdated(Contract):
+    """Event: a learner's details changed."""
+
+    message_type = "learner.updated.v1"
+    uln: Uln
+    version: int
+    updated_by: OrgId

@@ -1,0 +1,182 @@
+"""Handling one inbound message, whatever it is: the steps every consumer takes.
+
+Validate, check the sender, apply the effect, queue the answer through the disclosure gate,
+and record the message in the inbox, all in one unit of work. Bad input becomes a rejection
+to its sender and a dead-letter reason for the adapter; it never half-applies.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from contracts.codes import BatchReturnCode
+from contracts.learner import MessageRejected, RejectionError
+from hub.answers import AnswerDraft
+from hub.disclosure import send_answer, send_rejection
+from hub.messagebus import HANDLERS
+from hub.model import Organisation
+from hub.ports import BatchRowOutcome, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
+from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER, EVENTS_EXCHANGE
+
+
+@dataclass(frozen=True)
+class BatchRef:
+    """The LRS batch file row a message carries (from its headers)."""
+
+    batch_id: str
+    row_number: int
+    total_rows: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            BATCH_ID_HEADER: self.batch_id,
+            BATCH_ROW_HEADER: str(self.row_number),
+            BATCH_ROWS_HEADER: str(self.total_rows),
+        }
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message as delivered; `sender` is the broker-validated AMQP user_id, nothing else."""
+
+    consumer: str
+    message_id: str
+    message_type: str | None
+    sender: str | None
+    body: bytes
+    routing_key: str = ""
+    batch: BatchRef | None = None
+    replay: bool = False  # an operator replayed it from the dead letters
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What the adapter must do next: dead-letter with `reason`, or just acknowledge."""
+
+    dead_letter_reason: str | None = None
+    duplicate: bool = False
+    answer_code: str | None = None
+    uln: str | None = None
+
+
+class _Rejected(Exception):
+    def __init__(self, rejection: MessageRejected) -> None:
+        self.rejection = rejection
+
+
+def _reject(reason: str, message: str, request_type: str | None, loc: str = "") -> _Rejected:
+    error = RejectionError(loc=loc, message=message)
+    return _Rejected(MessageRejected(reason=reason, request_type=request_type, errors=[error]))
+
+
+def _validation_errors(error: ValidationError) -> list[RejectionError]:
+    return [
+        RejectionError(loc=".".join(str(p) for p in e["loc"]), message=e["msg"])
+        # Inputs are left out: they may be learner data, and the sender has them anyway.
+        for e in error.errors(include_input=False, include_url=False)
+    ]
+
+
+def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
+    kind = message.message_type
+    route = HANDLERS.get(kind or "")
+    if route is None:
+        raise _reject("unknown_message_type", f"no contract is named {kind!r}", kind, "type")
+    if message.routing_key and message.routing_key != f"{sender.org_id}.{kind}":
+        raise _reject("sender_mismatch", "routing key must be '<your org id>.<message type>'", kind, "routing_key")
+    if sender.kind not in route.senders:
+        raise _reject("sender_not_allowed", f"a {sender.kind} may not send {kind}", kind)
+    try:
+        raw = json.loads(message.body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise _reject("malformed_json", f"body is not JSON: {e}", kind) from e
+    try:
+        request = route.contract.model_validate(raw)
+    except ValidationError as e:
+        raise _Rejected(
+            MessageRejected(reason="invalid_contract", request_type=kind, errors=_validation_errors(e))
+        ) from e
+    if getattr(request, "ukprn", sender.org_id) != sender.org_id:
+        raise _reject("sender_mismatch", "ukprn in the body is not the sending organisation", kind, "ukprn")
+    return request, kind or ""
+
+
+async def handle_inbound(new_uow: UnitOfWorkFactory, message: InboundMessage) -> Handled:
+    """Handle one message exactly once; safe to call again with a redelivery."""
+    body_sha256 = hashlib.sha256(message.body).hexdigest()
+    now = datetime.now(UTC)
+    async with new_uow() as uow:
+        seen = await uow.inbox.get(message.consumer, message.message_id)
+        if seen is not None and message.replay and seen.dead_letter_reason:
+            # A dead letter replayed after the cause was fixed is handled afresh.
+            await uow.inbox.forget(message.consumer, message.message_id)
+            seen = None
+        if seen is not None and seen.body_sha256 == body_sha256:
+            # A redelivery of what we already handled: its answer is already queued.
+            return Handled(seen.dead_letter_reason, duplicate=True)
+        sender = await uow.organisations.get(message.sender) if message.sender else None
+        if sender is None:
+            reason = f"unknown sender {message.sender!r}"
+            if seen is None and message.message_id:
+                await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+                await uow.commit()
+            return Handled(reason)
+        headers = message.batch.headers() if message.batch else {}
+        try:
+            if not message.message_id:
+                raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
+            if seen is not None:
+                raise _reject("duplicate_message_id", "message_id was already used for a different message", None)
+            if message.batch and not message.batch.batch_id.startswith(f"LRB_{sender.org_id}_"):
+                raise _reject("sender_mismatch", "the batch file is not the sender's", message.message_type, "batch")
+            if not sender.active:
+                raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
+            request, kind = _parse(message, sender)
+        except _Rejected as rejected:
+            await send_rejection(uow, sender, rejected.rejection, message.message_id, now, headers)
+            reason = f"{rejected.rejection.reason}: " + "; ".join(
+                f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
+            )
+            if seen is None and message.message_id:
+                await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+            await _record_batch_row(uow, message, sender, None, reason)
+            await uow.commit()
+            return Handled(reason)
+        draft = await HANDLERS[kind].handler(uow, sender, request, now.date())
+        await send_answer(uow, sender, draft, message.message_id, now, headers)
+        await _publish_events(uow, draft)
+        await _record_batch_row(uow, message, sender, draft, "")
+        await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, None))
+        await uow.commit()
+        return Handled(answer_code=draft.code.value, uln=draft.uln)
+
+
+async def _publish_events(uow: UnitOfWork, draft: AnswerDraft) -> None:
+    for event in draft.events:
+        await uow.outbox.add(
+            OutboundMessage(EVENTS_EXCHANGE, event.message_type, event.message_type, event.model_dump(mode="json"))
+        )
+
+
+async def _record_batch_row(
+    uow: UnitOfWork, message: InboundMessage, sender: Organisation, draft: AnswerDraft | None, reason: str
+) -> None:
+    if message.batch is None:
+        return
+    b = message.batch
+    await uow.batches.record_row(
+        BatchRowOutcome(
+            batch_id=b.batch_id,
+            org_id=sender.org_id,
+            row_number=b.row_number,
+            total_rows=b.total_rows,
+            return_code=(draft.batch_code if draft else BatchReturnCode.INCORRECT_FORMAT).value,
+            response_code=draft.code.value if draft else None,
+            uln=draft.uln if draft else None,
+            reason=draft.text if draft else reason,
+            mis_identifier=draft.mis_identifier if draft else None,
+        )
+    )

@@ -1,0 +1,116 @@
+"""What the hub needs from the outside world, as Protocols the adapters (and fakes) implement."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from hub.model import Learner, MatchKeys, Organisation
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message to publish after commit; the relay sets `message_id` to the outbox row's id."""
+
+    exchange: str
+    routing_key: str
+    message_type: str
+    body: dict[str, Any]
+    correlation_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboxRecord:
+    """What the inbox remembers of a message already handled by a consumer."""
+
+    body_sha256: str
+    dead_letter_reason: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One disclosure decision: who received (or was refused) what, about whom, why."""
+
+    at: datetime
+    recipient: str
+    uln: str | None
+    what: str
+    purpose: str
+    decision: str  # "allowed" | "refused"
+    reason: str
+    fields: tuple[str, ...]
+    correlation_id: str | None
+
+
+@dataclass(frozen=True)
+class BatchRowOutcome:
+    """The outcome of one row of an LRS batch file."""
+
+    batch_id: str
+    org_id: str
+    row_number: int
+    total_rows: int
+    return_code: str
+    response_code: str | None
+    uln: str | None
+    reason: str
+    mis_identifier: str | None = None
+
+
+class LearnerRepository(Protocol):
+    async def get(self, uln: str) -> Learner | None: ...
+    async def candidates(self, keys: MatchKeys) -> list[Learner]: ...
+    async def add(self, learner: Learner, registered_by: str) -> None: ...
+    async def update(self, learner: Learner) -> None: ...
+    async def next_issue_number(self) -> int: ...
+    async def lock_births_on(self, born: date) -> None:
+        """Serialise, until commit, registrations of learners born on `born`."""
+        ...
+
+    async def link_provider(self, uln: str, org_id: str) -> None: ...
+    async def is_linked(self, uln: str, org_id: str) -> bool: ...
+
+
+class OrganisationRepository(Protocol):
+    async def get(self, org_id: str) -> Organisation | None: ...
+    async def add(self, organisation: Organisation) -> None: ...
+
+
+class Inbox(Protocol):
+    async def get(self, consumer: str, message_id: str) -> InboxRecord | None: ...
+    async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None: ...
+    async def forget(self, consumer: str, message_id: str) -> None: ...
+
+
+class Outbox(Protocol):
+    async def add(self, message: OutboundMessage) -> None: ...
+
+
+class AuditLog(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+
+
+class Batches(Protocol):
+    async def record_row(self, outcome: BatchRowOutcome) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: rolls back on leaving unless `commit` was called."""
+
+    learners: LearnerRepository
+    organisations: OrganisationRepository
+    inbox: Inbox
+    outbox: Outbox
+    audit: AuditLog
+    batches: Batches
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,155 @@
+"""Learner Register handlers: find by ULN, find by demographics, register, update."""
+
+from dataclasses import replace
+from datetime import date
+
+from contracts.codes import BatchReturnCode, Gender, ResponseCode
+from contracts.learner import (
+    FindLearnerByDemographics,
+    FindLearnerByUln,
+    LearnerDetails,
+    LearnerRegistered,
+    LearnerUpdated,
+    RegisterLearner,
+    UpdateLearner,
+)
+from hub.answers import AnswerDraft
+from hub.errors import UlnSpaceExhaustedError
+from hub.matching import MatchOutcome, MatchResult, match_learner, query_keys
+from hub.model import Learner, LearnerStatus, Organisation
+from hub.normalise import name_key
+from hub.ports import UnitOfWork
+from hub.uln import check_uln, uln_for_issue_number
+
+MIN_AGE, MAX_AGE = 13, 110  # LRS: registration outside this age range is RC013
+# ILR's unknown-postcode pseudo postcodes start ZZ99: not enough to issue a ULN on.
+_UNKNOWN_POSTCODE_PREFIX = "ZZ99"
+
+
+def age_on(born: date, today: date) -> int:
+    """Age in whole years on `today`."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+async def _resolve(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
+    """Fetch a learner, following a linked ULN to its master; say whether it was linked."""
+    learner = await uow.learners.get(uln)
+    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
+        return await uow.learners.get(learner.master_uln), True
+    return learner, False
+
+
+async def _find(uow: UnitOfWork, details: LearnerDetails | FindLearnerByDemographics) -> MatchResult:
+    query = details.demographics if isinstance(details, FindLearnerByDemographics) else details
+    return match_learner(query, await uow.learners.candidates(query_keys(query)))
+
+
+async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, today: date) -> AnswerDraft:
+    """Verify a ULN against the family and given name it was issued with."""
+    kind = request.message_type
+    if not check_uln(request.uln).valid:
+        return AnswerDraft(kind, ResponseCode.INVALID_ULN)
+    learner, linked = await _resolve(uow, request.uln)
+    names_agree = learner is not None and (
+        name_key(learner.details.given_name),
+        name_key(learner.details.family_name),
+    ) == (name_key(request.given_name), name_key(request.family_name))
+    if learner is None or not names_agree:
+        return AnswerDraft(kind, ResponseCode.NO_MATCH)
+    await uow.learners.link_provider(learner.uln, sender.org_id)
+    code = ResponseCode.LINKED_LEARNER if linked else ResponseCode.EXACT_MATCH
+    return AnswerDraft(kind, code, uln=learner.uln, learner=learner)
+
+
+async def find_by_demographics(
+    uow: UnitOfWork, sender: Organisation, request: FindLearnerByDemographics, today: date
+) -> AnswerDraft:
+    """Search the register; an exact match links the learner to the provider that asked."""
+    return await _answer_match(uow, sender, request.message_type, await _find(uow, request))
+
+
+async def _answer_match(uow: UnitOfWork, sender: Organisation, kind: str, result: MatchResult) -> AnswerDraft:
+    match result.outcome:
+        case MatchOutcome.EXACT:
+            learner = result.matches[0].learner
+            await uow.learners.link_provider(learner.uln, sender.org_id)
+            return AnswerDraft(kind, ResponseCode.EXACT_MATCH, uln=learner.uln, learner=learner)
+        case MatchOutcome.AMBIGUOUS:
+            return AnswerDraft(kind, ResponseCode.SAME_MANDATORY_FIELDS_EXIST, candidates=result.matches)
+        case MatchOutcome.POSSIBLE:
+            return AnswerDraft(kind, ResponseCode.POSSIBLE_MATCHES, candidates=result.matches)
+        case MatchOutcome.TOO_MANY:
+            return AnswerDraft(kind, ResponseCode.TOO_MANY_MATCHES)
+        case _:
+            return AnswerDraft(kind, ResponseCode.NO_MATCH)
+
+
+def _insufficient_for_new_uln(details: LearnerDetails, today: date) -> AnswerDraft | None:
+    kind = RegisterLearner.message_type
+    age = age_on(details.date_of_birth, today)
+    if not MIN_AGE <= age <= MAX_AGE:
+        return AnswerDraft(
+            kind,
+            ResponseCode.INSUFFICIENT_DATA,
+            f"Learner outside the age range {MIN_AGE}-{MAX_AGE} (aged {age})",
+            batch_return_code=BatchReturnCode.OUTSIDE_AGE_RANGE,
+        )
+    if details.gender == Gender.NOT_KNOWN or details.last_known_postcode.upper().startswith(_UNKNOWN_POSTCODE_PREFIX):
+        return AnswerDraft(
+            kind, ResponseCode.INSUFFICIENT_DATA, "Insufficient data to create a ULN: gender and a real postcode needed"
+        )
+    return None
+
+
+async def _issue_uln(uow: UnitOfWork) -> str:
+    # About one issue number in eleven cannot carry a check digit; take the next.
+    for _ in range(100):
+        uln = uln_for_issue_number(await uow.learners.next_issue_number())
+        if uln is not None:
+            return uln
+    raise UlnSpaceExhaustedError("no valid ULN in 100 consecutive issue numbers")
+
+
+async def register_learner(uow: UnitOfWork, sender: Organisation, request: RegisterLearner, today: date) -> AnswerDraft:
+    """Find the learner first; issue a new ULN only when nobody matches and the data suffice."""
+    refusal = _insufficient_for_new_uln(request.learner, today)
+    if refusal is not None:
+        return replace(refusal, mis_identifier=request.mis_identifier)
+    # Two registrations of the same new learner at once must not both issue a ULN: the second
+    # waits, then finds the first. A date of birth is shared by few, so contention stays low.
+    await uow.learners.lock_births_on(request.learner.date_of_birth)
+    result = await _find(uow, request.learner)
+    if result.outcome != MatchOutcome.NONE:
+        answer = await _answer_match(uow, sender, request.message_type, result)
+        return replace(answer, mis_identifier=request.mis_identifier)
+    learner = Learner(uln=await _issue_uln(uow), details=request.learner)
+    await uow.learners.add(learner, registered_by=sender.org_id)
+    await uow.learners.link_provider(learner.uln, sender.org_id)
+    return AnswerDraft(
+        request.message_type,
+        ResponseCode.LEARNER_REGISTERED,
+        uln=learner.uln,
+        learner=learner,
+        mis_identifier=request.mis_identifier,
+        events=(LearnerRegistered(uln=learner.uln, registered_by=sender.org_id),),
+    )
+
+
+async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateLearner, today: date) -> AnswerDraft:
+    """Apply a provider's change to a learner it has submitted, refusing stale versions."""
+    kind = request.message_type
+    if not check_uln(request.uln).valid:
+        return AnswerDraft(kind, ResponseCode.INVALID_ULN)
+    learner, linked = await _resolve(uow, request.uln)
+    # A provider that never submitted this learner is told "not found", not that it exists.
+    if learner is None or not await uow.learners.is_linked(learner.uln, sender.org_id):
+        return AnswerDraft(kind, ResponseCode.ULN_NOT_FOUND)
+    if request.version < learner.version:
+        return AnswerDraft(kind, ResponseCode.RECORD_CHANGED_SINCE, uln=learner.uln, learner=learner)
+    if request.learner == learner.details:
+        return AnswerDraft(kind, ResponseCode.NO_CHANGES, uln=learner.uln, learner=learner)
+    updated = Learner(learner.uln, request.learner, learner.version + 1, learner.status, None, learner.linked_ulns)
+    await uow.learners.update(updated)
+    event = LearnerUpdated(uln=updated.uln, version=updated.version, updated_by=sender.org_id)
+    code = ResponseCode.LINKED_LEARNER if linked else ResponseCode.LEARNER_UPDATED
+    return AnswerDraft(kind, code, uln=updated.uln, learner=updated, events=(event,))

@@ -1,0 +1,11 @@
+"""Where the hub's messages go, by name; the adapters declare these on the broker."""
+
+INBOUND_EXCHANGE = "lrs.inbound"  # organisations publish `<org>.<message type>` here
+OUTBOUND_EXCHANGE = "lrs.outbound"  # only the disclosure gate's messages; routing key = recipient org
+EVENTS_EXCHANGE = "lrs.events"  # the hub's own domain events; routing key = message type
+DEAD_LETTER_EXCHANGE = "lrs.dlx"
+
+# AMQP headers an LRS batch file's rows carry, echoed on their answers.
+BATCH_ID_HEADER = "x-lrs-batch-id"
+BATCH_ROW_HEADER = "x-lrs-batch-row"
+BATCH_ROWS_HEADER = "x-lrs-batch-rows"
