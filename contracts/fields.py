@@ -39,7 +39,7 @@ Postcode = Annotated[
     StringConstraints(
         strip_whitespace=True,
         max_length=9,
-        pattern=r"^(?i:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$",
+        pattern=r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$",
     ),
     AfterValidator(_postcode_display),
 ]

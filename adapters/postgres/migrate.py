@@ -18,8 +18,11 @@ def apply_migrations(database_url: str) -> int:
     yoyo takes a lock, so several hub processes starting at once apply each migration once.
     """
     backend = get_backend(_yoyo_url(database_url))
-    migrations = read_migrations(str(MIGRATIONS))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
-    return len(pending)
+    try:
+        migrations = read_migrations(str(MIGRATIONS))
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+        return len(pending)
+    finally:
+        backend.connection.close()  # yoyo keeps it open otherwise

@@ -1,0 +1,75 @@
+"""Fixtures for tests that use the real PostgreSQL and RabbitMQ.
+
+Each test gets its own database (copied from a template migrated once per session) and its
+own RabbitMQ virtual host, so tests never see each other's data.
+"""
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from yarl import URL
+
+from adapters.postgres.migrate import apply_migrations
+from adapters.rabbit.admin import BrokerAdmin
+from adapters.settings import Settings
+
+PG_SERVER = os.environ.get("LRS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+AMQP_SERVER = os.environ.get("LRS_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+MANAGEMENT = os.environ.get("LRS_TEST_MANAGEMENT", "http://127.0.0.1:15672")
+
+
+async def _admin_sql(*statements: str) -> None:
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database() -> AsyncIterator[str]:
+    name = f"lrs_tpl_{os.getpid()}"
+    await _admin_sql(f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    await asyncio.to_thread(apply_migrations, f"{PG_SERVER}/{name}")
+    yield name
+    await _admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def database_url(template_database: str) -> AsyncIterator[str]:
+    name = f"lrs_t_{secrets.token_hex(6)}"
+    await _admin_sql(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    yield f"{PG_SERVER}/{name}"
+    await _admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def vhost() -> AsyncIterator[str]:
+    name = f"lrs-t-{secrets.token_hex(6)}"
+    admin = BrokerAdmin(MANAGEMENT, "guest", "guest", name)
+    await admin.ensure_vhost()
+    await admin.grant_full_access("guest")
+    yield name
+    await admin.delete_vhost()
+    await admin.close()
+
+
+@pytest.fixture
+def settings(database_url: str, vhost: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        amqp_url=str(URL(AMQP_SERVER).with_path(f"/{vhost}")),
+        rabbit_management_url=MANAGEMENT,
+        log_json=True,
+        log_level="WARNING",
+    )
+
+
+def new_ukprn() -> str:
+    """A fresh 8-digit UKPRN, so RabbitMQ users (global, not per vhost) never clash."""
+    return f"1{secrets.randbelow(10**7):07d}"
