@@ -67,24 +67,43 @@ def _singles(uln_holder: dict[str, str]) -> list[tuple[str, str, Any, str]]:
         (
             "find by demographics, one letter off",
             "learner.find_by_demographics.v1",
-            {"ukprn": ukprn, "demographics": {k: v for k, v in AMELIA.items() if k != "verification_type"}
-             | {"given_name": "Amilia"}},  # fmt: skip
+            {
+                "ukprn": ukprn,
+                "demographics": {k: v for k, v in AMELIA.items() if k != "verification_type"}
+                | {"given_name": "Amilia"},
+            },
             "WSRC0003",
         ),
         (
             "update her postcode",
             "learner.update.v1",
-            lambda: {"ukprn": ukprn, "uln": uln_holder["uln"], "version": 1,
-                     "learner": AMELIA | {"last_known_postcode": "SE1 7PB"}},  # fmt: skip
+            lambda: {
+                "ukprn": ukprn,
+                "uln": uln_holder["uln"],
+                "version": 1,
+                "learner": AMELIA | {"last_known_postcode": "SE1 7PB"},
+            },
             "WSRC0006",
         ),
-        ("find by an invalid ULN", "learner.find_by_uln.v1",
-         {"ukprn": ukprn, "uln": "1234567890", "given_name": "A", "family_name": "B"}, "WSEC0136"),  # fmt: skip
+        (
+            "find by an invalid ULN",
+            "learner.find_by_uln.v1",
+            {"ukprn": ukprn, "uln": "1234567890", "given_name": "A", "family_name": "B"},
+            "WSEC0136",
+        ),
         ("malformed JSON", "learner.register.v1", b'{"ukprn": "10030488", "learner": ', "malformed_json"),
-        ("a body claiming another provider", "learner.register.v1",
-         {"ukprn": "10000001", "learner": AMELIA}, "sender_mismatch"),  # fmt: skip
-        ("an oversized name", "learner.register.v1",
-         {"ukprn": ukprn, "learner": AMELIA | {"given_name": "A" * 36}}, "invalid_contract"),  # fmt: skip
+        (
+            "a body claiming another provider",
+            "learner.register.v1",
+            {"ukprn": "10000001", "learner": AMELIA},
+            "sender_mismatch",
+        ),
+        (
+            "an oversized name",
+            "learner.register.v1",
+            {"ukprn": ukprn, "learner": AMELIA | {"given_name": "A" * 36}},
+            "invalid_contract",
+        ),
     ]
 
 
@@ -100,7 +119,9 @@ async def _fresh_database(settings: Settings) -> str:
     return str(url.with_path(f"/{demo_db}"))
 
 
-async def _next_answer(queue: aio_pika.abc.AbstractQueue, timeout_s: float = 15) -> aio_pika.abc.AbstractIncomingMessage:
+async def _next_answer(
+    queue: aio_pika.abc.AbstractQueue, timeout_s: float = 15
+) -> aio_pika.abc.AbstractIncomingMessage:
     async with asyncio.timeout(timeout_s):
         while True:
             message = await queue.get(no_ack=True, fail=False)
@@ -168,8 +189,14 @@ async def run_demo(base: Settings) -> int:
 async def _send_raw(client: OrganisationClient, kind: str, payload: bytes) -> None:
     exchange = await client.channel.get_exchange("lrs.inbound", ensure=False)
     await exchange.publish(
-        aio_pika.Message(payload, message_id=secrets.token_hex(16), type=kind, user_id=client.org_id,
-                         content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),  # fmt: skip
+        aio_pika.Message(
+            payload,
+            message_id=secrets.token_hex(16),
+            type=kind,
+            user_id=client.org_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
         routing_key=f"{client.org_id}.{kind}",
     )
 

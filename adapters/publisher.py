@@ -34,7 +34,11 @@ class OrganisationClient:
         await self._connection.close()
 
     async def send(
-        self, message_type: str, body: dict[str, Any], message_id: str | None = None, headers: dict[str, Any] | None = None
+        self,
+        message_type: str,
+        body: dict[str, Any],
+        message_id: str | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> str:
         """Publish one request and wait for the broker's confirm; return its message_id."""
         message_id = message_id or str(uuid.uuid4())

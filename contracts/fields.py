@@ -2,7 +2,9 @@
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from contracts.codes import AbilityToShare, Gender, VerificationType
 
 # Free text must not smuggle control characters into files and logs downstream.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -50,3 +52,15 @@ Email = Annotated[
 Nationality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 ScottishCandidateNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
 BatchId = Annotated[str, StringConstraints(pattern=r"^LRB_[0-9]{8}_[0-9]{12}$")]
+
+
+def _not_a_bool(value: object) -> object:
+    # JSON true equals 1 in Python, so an enum lookup would read it as a code: refuse it.
+    if isinstance(value, bool):
+        raise ValueError("a code is a number, not true/false")
+    return value
+
+
+GenderCode = Annotated[Gender, BeforeValidator(_not_a_bool)]
+AbilityToShareCode = Annotated[AbilityToShare, BeforeValidator(_not_a_bool)]
+VerificationTypeCode = Annotated[VerificationType, BeforeValidator(_not_a_bool)]

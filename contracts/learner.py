@@ -12,7 +12,9 @@ from pydantic import Field, model_validator
 from contracts.base import Contract
 from contracts.codes import AbilityToShare, Gender, ResponseCode, VerificationType
 from contracts.fields import (
+    AbilityToShareCode,
     Email,
+    GenderCode,
     MisIdentifier,
     Name,
     Nationality,
@@ -24,6 +26,7 @@ from contracts.fields import (
     Text254,
     Text255,
     Uln,
+    VerificationTypeCode,
 )
 
 
@@ -33,7 +36,7 @@ class Demographics(Contract):
     given_name: Name
     family_name: Name
     date_of_birth: date
-    gender: Gender
+    gender: GenderCode
     last_known_postcode: Postcode
     previous_family_name: OptionalName | None = None
     school_at_age_16: Text254 | None = None
@@ -53,8 +56,8 @@ class LearnerDetails(Demographics):
     last_known_address_county_or_city: OptionalName | None = None
     nationality: Nationality | None = None
     scottish_candidate_number: ScottishCandidateNumber | None = None
-    ability_to_share: AbilityToShare = AbilityToShare.NOTICE_NOT_SEEN
-    verification_type: VerificationType
+    ability_to_share: AbilityToShareCode = AbilityToShare.NOTICE_NOT_SEEN
+    verification_type: VerificationTypeCode
     other_verification_description: Text255 | None = None
     notes: Notes | None = None
 

@@ -93,8 +93,11 @@ def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
         raw = json.loads(message.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise _reject("malformed_json", f"body is not JSON: {e}", kind) from e
+    if not isinstance(raw, dict):
+        raise _reject("invalid_contract", "body must be a JSON object", kind)
     try:
-        request = route.contract.model_validate(raw)
+        # Strict: a JSON true or "2" is not a gender code, a number is not a date.
+        request = route.contract.model_validate_json(message.body, strict=True)
     except ValidationError as e:
         raise _Rejected(
             MessageRejected(reason="invalid_contract", request_type=kind, errors=_validation_errors(e))
@@ -136,7 +139,7 @@ async def handle_inbound(new_uow: UnitOfWorkFactory, message: InboundMessage) ->
                 raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
             request, kind = _parse(message, sender)
         except _Rejected as rejected:
-            await send_rejection(uow, sender, rejected.rejection, message.message_id, now, headers)
+            await send_rejection(uow, sender, rejected.rejection, message.message_id or None, now, headers)
             reason = f"{rejected.rejection.reason}: " + "; ".join(
                 f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
             )
@@ -164,8 +167,8 @@ async def _publish_events(uow: UnitOfWork, draft: AnswerDraft) -> None:
 async def _record_batch_row(
     uow: UnitOfWork, message: InboundMessage, sender: Organisation, draft: AnswerDraft | None, reason: str
 ) -> None:
-    if message.batch is None:
-        return
+    if message.batch is None or not message.batch.batch_id.startswith(f"LRB_{sender.org_id}_"):
+        return  # no batch, or another provider's: a rejected row never writes into it
     b = message.batch
     await uow.batches.record_row(
         BatchRowOutcome(

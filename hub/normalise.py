@@ -2,11 +2,19 @@
 
 import unicodedata
 
+# Letters NFKD does not decompose into a base letter and an accent.
+_FOLD = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "œ": "oe", "þ": "th", "ð": "d", "ı": "i"})
+
 
 def name_key(name: str) -> str:
-    """Reduce a name to lower-case ASCII letters: "O'Brien-Smyth" -> "obriensmyth", "Zoë" -> "zoe"."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed.casefold() if c.isascii() and c.isalpha())
+    """Reduce a name to its lower-case letters without accents or punctuation.
+
+    "O'Brien-Smyth" -> "obriensmyth", "Zoë" -> "zoe", "Łukasz" -> "lukasz". Letters of other
+    scripts are kept (casefolded), never dropped: two different Cyrillic names must not
+    both reduce to "" and agree.
+    """
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(_FOLD))
+    return "".join(c for c in decomposed if c.isalpha() and not unicodedata.combining(c))
 
 
 def postcode_key(postcode: str) -> str:

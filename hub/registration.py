@@ -144,7 +144,7 @@ async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateL
     # A provider that never submitted this learner is told "not found", not that it exists.
     if learner is None or not await uow.learners.is_linked(learner.uln, sender.org_id):
         return AnswerDraft(kind, ResponseCode.ULN_NOT_FOUND)
-    if request.version < learner.version:
+    if request.version != learner.version:
         return AnswerDraft(kind, ResponseCode.RECORD_CHANGED_SINCE, uln=learner.uln, learner=learner)
     if request.learner == learner.details:
         return AnswerDraft(kind, ResponseCode.NO_CHANGES, uln=learner.uln, learner=learner)

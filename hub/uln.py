@@ -38,7 +38,7 @@ def check_uln(uln: str) -> UlnCheck:
     expected = _check_digit(uln[:9])
     if expected is None:
         return UlnCheck(False, "the first nine digits give remainder 0: no check digit can be valid")
-    if expected == 10 or int(uln[9]) != expected:
+    if int(uln[9]) != expected:
         return UlnCheck(False, f"check digit should be {expected}, not {uln[9]}")
     return UlnCheck(True)
 
@@ -51,14 +51,14 @@ def is_valid_uln(uln: str) -> bool:
 def uln_for_issue_number(n: int) -> str | None:
     """Turn the n-th issue number into a ULN, or None when that base can carry no check digit.
 
-    The caller takes the next number on None; about 1 base in 11 is skipped (remainder 0, or
-    check digit 10) and the temporary ULN is never produced.
+    The caller takes the next number on None; about 1 base in 11 is skipped (remainder 0) and
+    the temporary ULN is never produced.
     """
     if n < 1 or n > _BASE_SPACE:
         raise ValueError(f"issue number {n} is outside 1..{_BASE_SPACE}")
     base = str(100_000_000 + (n * _SCRAMBLE) % _BASE_SPACE)
     digit = _check_digit(base)
-    if digit is None or digit == 10:
+    if digit is None:
         return None
     uln = base + str(digit)
     return None if uln == TEMPORARY_ULN else uln

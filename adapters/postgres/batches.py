@@ -19,7 +19,9 @@ async def summarise(conn: asyncpg.Connection, batch_id: str) -> BatchSummary:
     return BatchSummary(total, sum(counter.values()), counter)
 
 
-async def batch_output(pool: asyncpg.Pool, batch_id: str, directory: Path, wait_s: float = 0) -> tuple[Path, BatchSummary]:
+async def batch_output(
+    pool: asyncpg.Pool, batch_id: str, directory: Path, wait_s: float = 0
+) -> tuple[Path, BatchSummary]:
     """Write the output file for `batch_id`, waiting up to `wait_s` for unanswered rows."""
     deadline = time.monotonic() + wait_s
     async with pool.acquire() as conn:

@@ -1,0 +1,73 @@
+"""The whole hub as organisations see it: `hub serve` processes and the `hub` CLI, as a user runs them."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from yarl import URL
+
+from tests.conftest import AMQP_SERVER, MANAGEMENT
+
+HUB = [sys.executable, "-m", "adapters.cli.main"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def hub_env(database_url: str, vhost: str, tmp_path: Path) -> dict[str, str]:
+    return os.environ | {
+        "LRS_DATABASE_URL": database_url,
+        "LRS_AMQP_URL": str(URL(AMQP_SERVER).with_path(f"/{vhost}")),
+        "LRS_RABBIT_MANAGEMENT_URL": MANAGEMENT,
+        "LRS_BATCH_OUTPUT_DIR": str(tmp_path / "out"),
+        "LRS_LOG_LEVEL": "WARNING",
+    }
+
+
+def _wait_until_started(logs: list[Path], timeout_s: float = 60) -> None:
+    # Each `hub serve` logs "hub started" once it is consuming (the management API's
+    # consumer counts lag by seconds, so they are no use here).
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all("hub started" in log.read_text() for log in logs):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"hub did not start in {timeout_s}s: " + " | ".join(log.read_text()[-500:] for log in logs))
+
+
+StartHub = Callable[[int], list[subprocess.Popen[bytes]]]
+
+
+@pytest.fixture
+def start_hub(hub_env: dict[str, str], tmp_path: Path) -> Iterator[StartHub]:
+    """Start N `hub serve` processes on the test's database and vhost; stop them afterwards."""
+    started: list[subprocess.Popen[bytes]] = []
+    logs: list[Path] = []
+    env = hub_env | {"LRS_LOG_LEVEL": "INFO"}
+
+    def _start(processes: int = 1) -> list[subprocess.Popen[bytes]]:
+        for _ in range(processes):
+            logs.append(tmp_path / f"hub-{len(logs)}.log")
+            with logs[-1].open("wb") as log:
+                started.append(subprocess.Popen([*HUB, "serve"], env=env, cwd=ROOT, stdout=log, stderr=log))
+        _wait_until_started(logs)
+        return started
+
+    yield _start
+    for process in started:
+        process.terminate()
+    for process in started:
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def hub_cli(hub_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def _run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*HUB, *args], env=hub_env | (extra_env or {}), cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+
+    return _run

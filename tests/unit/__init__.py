@@ -1,0 +1,1 @@
+"""Unit tier: the hub with in-memory fakes of its ports; no services, milliseconds per test."""

@@ -1,0 +1,248 @@
+"""In-memory fakes of hub.ports: a unit of work whose changes are staged and applied on commit.
+
+`async with uow:` copies the committed state; every repository works on that copy, and only
+`commit()` makes it the committed state. Leaving without a commit throws the copy away, so a
+test can prove that a rejected or failed message leaves nothing half-written.
+"""
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from types import TracebackType
+from typing import Self
+
+from hub.model import Learner, LearnerStatus, MatchKeys, Organisation
+from hub.normalise import name_key
+from hub.ports import (
+    AuditEntry,
+    AuditLog,
+    Batches,
+    BatchRowOutcome,
+    Inbox,
+    InboxRecord,
+    LearnerRepository,
+    OrganisationRepository,
+    OutboundMessage,
+    Outbox,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+_CANDIDATE_LIMIT = 200  # as the SQL's LIMIT
+
+
+@dataclass
+class FakeState:
+    """Everything the database would hold; one copy is committed, one per open unit of work."""
+
+    learners: dict[str, Learner] = field(default_factory=dict)
+    registered_by: dict[str, str] = field(default_factory=dict)
+    provider_links: set[tuple[str, str]] = field(default_factory=set)  # (uln, org_id)
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=dict)  # (consumer, message_id)
+    outbox: list[OutboundMessage] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    batch_rows: list[BatchRowOutcome] = field(default_factory=list)
+
+
+def _previous_family_key(learner: Learner) -> str | None:
+    previous = learner.details.previous_family_name
+    return name_key(previous) if previous else None  # as adapters/postgres/repositories._key_columns
+
+
+class FakeLearners:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def get(self, uln: str) -> Learner | None:
+        self._uow.maybe_fail("learners.get")
+        learner = self._uow.staged.learners.get(uln)
+        return copy.deepcopy(learner)  # callers must not change the register by mutating a result
+
+    async def candidates(self, keys: MatchKeys) -> list[Learner]:
+        """Block as the SQL does: same date of birth and one name or postcode key, or all three keys."""
+        self._uow.maybe_fail("learners.candidates")
+        found = []
+        for learner in self._uow.staged.learners.values():
+            theirs = learner.keys
+            same_birth_and_one_key = theirs.date_of_birth == keys.date_of_birth and (
+                theirs.family == keys.family
+                or theirs.given == keys.given
+                or theirs.postcode == keys.postcode
+                or _previous_family_key(learner) == keys.family
+            )
+            same_names_and_postcode = (theirs.family, theirs.given, theirs.postcode) == (
+                keys.family,
+                keys.given,
+                keys.postcode,
+            )
+            if learner.status == LearnerStatus.ACTIVE and (same_birth_and_one_key or same_names_and_postcode):
+                found.append(copy.deepcopy(learner))
+        return found[:_CANDIDATE_LIMIT]
+
+    async def add(self, learner: Learner, registered_by: str) -> None:
+        self._uow.maybe_fail("learners.add")
+        if learner.uln in self._uow.staged.learners:
+            raise AssertionError(f"ULN {learner.uln} is already in the register (primary key violation)")
+        self._uow.staged.learners[learner.uln] = copy.deepcopy(learner)
+        self._uow.staged.registered_by[learner.uln] = registered_by
+
+    async def update(self, learner: Learner) -> None:
+        self._uow.maybe_fail("learners.update")
+        if learner.uln not in self._uow.staged.learners:
+            raise AssertionError(f"ULN {learner.uln} is not in the register; update would change no row")
+        self._uow.staged.learners[learner.uln] = copy.deepcopy(learner)
+
+    async def next_issue_number(self) -> int:
+        # Like a PostgreSQL sequence: never rolled back, so it is not part of the staged state.
+        self._uow.maybe_fail("learners.next_issue_number")
+        return next(self._uow.factory.issue_numbers)
+
+    async def lock_births_on(self, born: date) -> None:
+        self._uow.maybe_fail("learners.lock_births_on")  # one task at a time: nothing to serialise
+
+    async def link_provider(self, uln: str, org_id: str) -> None:
+        self._uow.maybe_fail("learners.link_provider")
+        self._uow.staged.provider_links.add((uln, org_id))
+
+    async def is_linked(self, uln: str, org_id: str) -> bool:
+        self._uow.maybe_fail("learners.is_linked")
+        return (uln, org_id) in self._uow.staged.provider_links
+
+
+class FakeOrganisations:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def get(self, org_id: str) -> Organisation | None:
+        self._uow.maybe_fail("organisations.get")
+        return self._uow.staged.organisations.get(org_id)
+
+    async def add(self, organisation: Organisation) -> None:
+        self._uow.maybe_fail("organisations.add")
+        self._uow.staged.organisations[organisation.org_id] = organisation
+
+
+class FakeInbox:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
+        self._uow.maybe_fail("inbox.get")
+        return self._uow.staged.inbox.get((consumer, message_id))
+
+    async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None:
+        self._uow.maybe_fail("inbox.record")
+        if (consumer, message_id) in self._uow.staged.inbox:
+            raise AssertionError(f"inbox already holds ({consumer!r}, {message_id!r}) (primary key violation)")
+        self._uow.staged.inbox[(consumer, message_id)] = record
+
+    async def forget(self, consumer: str, message_id: str) -> None:
+        self._uow.maybe_fail("inbox.forget")
+        self._uow.staged.inbox.pop((consumer, message_id), None)
+
+
+class FakeOutbox:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def add(self, message: OutboundMessage) -> None:
+        self._uow.maybe_fail("outbox.add")
+        self._uow.staged.outbox.append(message)
+
+
+class FakeAuditLog:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def append(self, entry: AuditEntry) -> None:
+        self._uow.maybe_fail("audit.append")
+        self._uow.staged.audit.append(entry)
+
+
+class FakeBatches:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def record_row(self, outcome: BatchRowOutcome) -> None:
+        self._uow.maybe_fail("batches.record_row")
+        self._uow.staged.batch_rows.append(outcome)
+
+
+class FakeUnitOfWork:
+    """One transaction over the factory's committed state: copy on enter, apply on commit."""
+
+    def __init__(self, factory: "FakeUnitOfWorkFactory") -> None:
+        self.factory = factory
+        self._staged: FakeState | None = None
+        # Typed as the ports: the Protocol's attributes are mutable, hence invariant.
+        self.learners: LearnerRepository = FakeLearners(self)
+        self.organisations: OrganisationRepository = FakeOrganisations(self)
+        self.inbox: Inbox = FakeInbox(self)
+        self.outbox: Outbox = FakeOutbox(self)
+        self.audit: AuditLog = FakeAuditLog(self)
+        self.batches: Batches = FakeBatches(self)
+
+    @property
+    def staged(self) -> FakeState:
+        if self._staged is None:
+            raise AssertionError("unit of work used outside `async with`")
+        return self._staged
+
+    def maybe_fail(self, operation: str) -> None:
+        fault = self.factory.faults.get(operation)
+        if fault is not None:
+            raise fault
+
+    async def __aenter__(self) -> Self:
+        self._staged = copy.deepcopy(self.factory.state)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._staged = None  # rolled back: whatever was not committed is gone
+        self.factory.rollbacks += 1
+
+    async def commit(self) -> None:
+        committed = copy.deepcopy(self.staged)
+        # Update in place, so a test holding `factory.state` sees the commit.
+        for name in vars(committed):
+            setattr(self.factory.state, name, getattr(committed, name))
+        self.factory.commits += 1
+
+
+class FakeUnitOfWorkFactory:
+    """Makes units of work on one shared in-memory state; pass it to hub.inbound.handle_inbound.
+
+    `faults` maps an operation ("outbox.add", "learners.add", ...) to an exception it raises,
+    to prove a fault midway leaves nothing behind.
+    """
+
+    def __init__(self, first_issue_number: int = 1) -> None:
+        self.state = FakeState()
+        self.issue_numbers = itertools.count(first_issue_number)
+        self.faults: dict[str, BaseException] = {}
+        self.commits = 0
+        self.rollbacks = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+    def add_organisation(self, organisation: Organisation) -> Organisation:
+        """Put an organisation straight into the committed state."""
+        self.state.organisations[organisation.org_id] = organisation
+        return organisation
+
+    def add_learner(self, learner: Learner, *linked_providers: str) -> Learner:
+        """Put a learner straight into the committed state, linked to the given providers."""
+        self.state.learners[learner.uln] = copy.deepcopy(learner)
+        self.state.registered_by[learner.uln] = linked_providers[0] if linked_providers else "seed"
+        self.state.provider_links.update((learner.uln, org_id) for org_id in linked_providers)
+        return learner
+
+
+def _implements_the_ports(factory: FakeUnitOfWorkFactory) -> tuple[UnitOfWorkFactory, UnitOfWork]:
+    """Never called: mypy checks here that the fakes satisfy hub.ports' Protocols."""
+    return factory, factory()

@@ -1,0 +1,153 @@
+"""Matching: exact, ambiguous, possible, too many, none."""
+
+from datetime import date
+
+import pytest
+
+from contracts.learner import Demographics
+from hub.matching import MatchOutcome, MatchResult, ScoredLearner, match_learner
+from hub.model import Learner
+
+from .builders import learner
+
+
+def query(**overrides: object) -> Demographics:
+    """Amelia Okafor's five mandatory demographics, with any field overridden."""
+    fields: dict[str, object] = {
+        "given_name": "Amelia",
+        "family_name": "Okafor",
+        "date_of_birth": date(2008, 4, 12),
+        "gender": 2,
+        "last_known_postcode": "SW1A 1AA",
+    }
+    return Demographics.model_validate(fields | overrides)
+
+
+def exact(one: Learner) -> MatchResult:
+    return MatchResult(MatchOutcome.EXACT, (ScoredLearner(one, 5, ()),))
+
+
+def test_identical_demographics_are_an_exact_match() -> None:
+    """A query agreeing on all five fields with one learner matches that learner exactly."""
+    amelia = learner()
+    assert match_learner(query(), [amelia]) == exact(amelia)
+
+
+def test_postcode_case_and_spacing_are_ignored() -> None:
+    """A postcode typed in lower case without its space still matches exactly."""
+    amelia = learner()
+    assert match_learner(query(last_known_postcode="sw1a1aa"), [amelia]) == exact(amelia)
+
+
+@pytest.mark.parametrize(
+    ("registered", "asked"),
+    [
+        (("Zoë", "O'Brien-Smyth"), ("Zoe", "OBrien Smyth")),
+        (("José", "Núñez"), ("JOSE", "nunez")),
+        (("Mary-Jane", "D'Arcy"), ("Mary Jane", "Darcy")),
+    ],
+)
+def test_accents_apostrophes_hyphens_and_case_in_names_are_ignored(
+    registered: tuple[str, str], asked: tuple[str, str]
+) -> None:
+    """Names differing only in accents, apostrophes, hyphens, spaces or case still match exactly."""
+    someone = learner(given_name=registered[0], family_name=registered[1])
+    assert match_learner(query(given_name=asked[0], family_name=asked[1]), [someone]) == exact(someone)
+
+
+def test_a_twin_is_only_a_possible_match_for_the_other() -> None:
+    """Asking for one twin when only the other is registered gives a possible match, never exact."""
+    amelia = learner()
+    result = match_learner(query(given_name="Adaeze"), [amelia])
+    assert result == MatchResult(MatchOutcome.POSSIBLE, (ScoredLearner(amelia, 4, ("given_name",)),))
+
+
+def test_each_twin_matches_only_themselves_exactly() -> None:
+    """With both twins registered, each twin's demographics match that twin exactly."""
+    amelia, adaeze = learner(), learner(given_name="Adaeze")
+    assert match_learner(query(), [amelia, adaeze]) == exact(amelia)
+    assert match_learner(query(given_name="Adaeze"), [amelia, adaeze]) == exact(adaeze)
+
+
+def test_previous_family_name_finds_the_learner_under_their_old_name() -> None:
+    """A learner now called Smith, asked for with previous family name Okafor, matches their Okafor record."""
+    amelia = learner()
+    assert match_learner(query(family_name="Smith", previous_family_name="Okafor"), [amelia]) == exact(amelia)
+
+
+def test_recorded_previous_family_name_matches_a_query_under_the_old_name() -> None:
+    """A learner registered as Smith (previously Okafor) matches a query for Okafor."""
+    amelia = learner(family_name="Smith", previous_family_name="Okafor")
+    assert match_learner(query(), [amelia]) == exact(amelia)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("given_name", "Amara"),
+        ("family_name", "Okoro"),
+        ("date_of_birth", date(2008, 4, 13)),
+        ("gender", 1),
+        ("last_known_postcode", "SW1A 2AA"),
+    ],
+)
+def test_one_field_different_is_a_possible_match_naming_it(field: str, value: object) -> None:
+    """A learner differing in exactly one of the five fields is a possible match listing that field."""
+    amelia = learner()
+    result = match_learner(query(**{field: value}), [amelia])
+    assert result == MatchResult(MatchOutcome.POSSIBLE, (ScoredLearner(amelia, 4, (field,)),))
+
+
+def test_two_learners_identical_on_all_five_are_ambiguous() -> None:
+    """Two learners agreeing with the query on all five fields are ambiguous, never an exact match."""
+    first, second = sorted([learner(), learner()], key=lambda s: s.uln)
+    result = match_learner(query(), [second, first])
+    assert result == MatchResult(MatchOutcome.AMBIGUOUS, (ScoredLearner(first, 5, ()), ScoredLearner(second, 5, ())))
+
+
+def test_ten_possible_matches_are_listed_best_first() -> None:
+    """Ten possible matches are all returned, higher scores first, then by ULN."""
+    one_off = [learner(given_name=name) for name in "Ada Ama Ana Ava Aya Bea Cara Dara Eva".split()]
+    two_off = learner(given_name="Thomas", family_name="Whitfield")
+    result = match_learner(query(), [two_off, *one_off])
+    expected = [ScoredLearner(s, 4, ("given_name",)) for s in sorted(one_off, key=lambda s: s.uln)]
+    expected.append(ScoredLearner(two_off, 3, ("given_name", "family_name")))
+    assert result == MatchResult(MatchOutcome.POSSIBLE, tuple(expected))
+
+
+def test_more_than_ten_possible_matches_are_too_many() -> None:
+    """Eleven possible matches are too many, and none of them is returned."""
+    near = [learner(given_name=name) for name in "Ada Ama Ana Ava Aya Bea Cara Dara Eva Fay Gia".split()]
+    assert match_learner(query(), near) == MatchResult(MatchOutcome.TOO_MANY)
+
+
+def test_nobody_similar_is_no_match() -> None:
+    """A learner agreeing only on gender and postcode is no match at all."""
+    other = learner(given_name="Thomas", family_name="Whitfield", date_of_birth=date(1990, 1, 1))
+    assert match_learner(query(), [other]) == MatchResult(MatchOutcome.NONE)
+
+
+def test_three_fields_without_date_of_birth_are_not_enough() -> None:
+    """A learner agreeing on three fields but not the date of birth is not a possible match."""
+    other = learner(given_name="Thomas", date_of_birth=date(2008, 4, 21))
+    assert match_learner(query(), [other]) == MatchResult(MatchOutcome.NONE)
+
+
+def test_three_fields_with_date_of_birth_are_a_possible_match() -> None:
+    """A learner agreeing on date of birth, gender and postcode only is still a possible match."""
+    other = learner(given_name="Thomas", family_name="Whitfield")
+    expected = MatchResult(MatchOutcome.POSSIBLE, (ScoredLearner(other, 3, ("given_name", "family_name")),))
+    assert match_learner(query(), [other]) == expected
+
+
+def test_different_names_in_a_non_latin_script_are_not_an_exact_match() -> None:
+    """Two different people whose names are in Cyrillic are never an exact match for each other."""
+    dmitri = learner(given_name="Дмитрий", family_name="Иванов")
+    result = match_learner(query(given_name="Сергей", family_name="Петров"), [dmitri])
+    assert result.outcome != MatchOutcome.EXACT
+
+
+def test_letters_with_a_stroke_fold_like_other_accents() -> None:
+    """Łukasz Søren typed as Lukasz Soren still matches exactly, as Zoë typed as Zoe does."""
+    lukasz = learner(given_name="Łukasz", family_name="Søren")
+    assert match_learner(query(given_name="Lukasz", family_name="Soren"), [lukasz]) == exact(lukasz)
