@@ -2,6 +2,7 @@
 
 import typer
 
+from adapters.bootstrap import hub_user
 from adapters.cli.context import operator, run
 from adapters.rabbit import dead_letters
 
@@ -28,7 +29,7 @@ def replay(message_id: str) -> None:
 
     async def _replay() -> bool:
         async with operator(migrate=False) as op:
-            return await dead_letters.replay(op.channel, message_id)
+            return await dead_letters.replay(op.channel, message_id, hub_user(op.settings))
 
     if not run(_replay()):
         typer.echo(f"no dead letter with message_id {message_id}", err=True)

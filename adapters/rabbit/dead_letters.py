@@ -93,7 +93,7 @@ async def list_dead_letters(channel: AbstractChannel, limit: int = 100) -> list[
             await m.nack(requeue=True)
 
 
-async def replay(channel: AbstractChannel, message_id: str) -> bool:
+async def replay(channel: AbstractChannel, message_id: str, hub_user: str) -> bool:
     """Move one dead letter back onto its command queue, keeping its original sender.
 
     Published through the default exchange straight to the queue, which no organisation may
@@ -121,6 +121,7 @@ async def replay(channel: AbstractChannel, message_id: str) -> bool:
                     content_type=message.content_type,
                     message_id=message.message_id,
                     type=message.type,
+                    user_id=hub_user,  # the hub vouches for x-lrs-sender, and only the hub may
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
                 routing_key=target,
