@@ -30,6 +30,10 @@ class BatchRef:
     row_number: int
     total_rows: int
 
+    def belongs_to(self, org_id: str) -> bool:
+        """A batch file's name carries its provider's UKPRN: LRB_<UKPRN>_DDMMYYYYHHMM."""
+        return self.batch_id.startswith(f"LRB_{org_id}_")
+
     def headers(self) -> dict[str, str]:
         return {
             BATCH_ID_HEADER: self.batch_id,
@@ -133,7 +137,7 @@ async def handle_inbound(new_uow: UnitOfWorkFactory, message: InboundMessage) ->
                 raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
             if seen is not None:
                 raise _reject("duplicate_message_id", "message_id was already used for a different message", None)
-            if message.batch and not message.batch.batch_id.startswith(f"LRB_{sender.org_id}_"):
+            if message.batch and not message.batch.belongs_to(sender.org_id):
                 raise _reject("sender_mismatch", "the batch file is not the sender's", message.message_type, "batch")
             if not sender.active:
                 raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
@@ -167,7 +171,7 @@ async def _publish_events(uow: UnitOfWork, draft: AnswerDraft) -> None:
 async def _record_batch_row(
     uow: UnitOfWork, message: InboundMessage, sender: Organisation, draft: AnswerDraft | None, reason: str
 ) -> None:
-    if message.batch is None or not message.batch.batch_id.startswith(f"LRB_{sender.org_id}_"):
+    if message.batch is None or not message.batch.belongs_to(sender.org_id):
         return  # no batch, or another provider's: a rejected row never writes into it
     b = message.batch
     await uow.batches.record_row(
