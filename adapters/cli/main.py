@@ -47,8 +47,11 @@ def migrate() -> None:
 def demo() -> None:
     """Run the hub's main job end to end against the local services and print every outcome."""
     from adapters.demo import run_demo
+    from adapters.log import configure_logging
 
-    raise typer.Exit(run(run_demo(settings())))
+    s = settings()
+    configure_logging("WARNING", s.log_json, s.log_hash_key)  # the demo's tables are its output
+    raise typer.Exit(run(run_demo(s)))
 
 
 @uln_app.command("check")
