@@ -5,6 +5,7 @@ Nothing connects at import time; `Hub` opens everything on entry and closes it o
 
 import asyncio
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Self
 
 import aio_pika
@@ -15,12 +16,14 @@ from faststream.rabbit import RabbitBroker
 from yarl import URL
 
 from adapters.postgres.migrate import apply_migrations
-from adapters.postgres.repositories import PostgresOrganisations
+from adapters.postgres.repositories import IssueNumbers, PostgresOrganisations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
 from adapters.rabbit.topology import declare_outbound_queue, declare_topology
 from adapters.relay import OutboxRelay
 from adapters.settings import Settings
+from hub.inbound import handle_batch
 
 log = structlog.get_logger("lrs.hub")
 
@@ -51,11 +54,12 @@ class Hub:
         self._migrate = migrate
         self._relay_enabled = relay
         self._stack = AsyncExitStack()
+        self._issue_numbers = IssueNumbers()
         self.pool: asyncpg.Pool
         self.channel: AbstractChannel
 
     def new_uow(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool)
+        return PostgresUnitOfWork(self.pool, self._issue_numbers)
 
     async def __aenter__(self) -> Self:
         s = self.settings
@@ -73,8 +77,11 @@ class Hub:
             relay = OutboxRelay(self.pool, self.channel, hub_user(s), s.relay_batch_size)
             task = asyncio.create_task(relay.run(), name="outbox-relay")
             self._stack.push_async_callback(_cancel, task)
+        batcher = MicroBatcher(partial(handle_batch, self.new_uow), s.batch_max_size, s.batch_workers)
+        batcher.start()
+        self._stack.push_async_callback(batcher.stop)
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10)
-        register_consumer(broker, self.new_uow, lambda: self.channel, hub_user(s), s.prefetch)
+        register_consumer(broker, batcher, lambda: self.channel, hub_user(s), s.prefetch)
         await broker.start()
         self._stack.push_async_callback(broker.stop)
         log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)

@@ -42,6 +42,8 @@ class OutboxRelay:
         await listener.add_listener("outbox", self.wake)
         try:
             while True:
+                # Cleared before the pass: a commit that notifies during it wakes the next one.
+                self._wake.clear()
                 try:
                     sent = await self.relay_once()
                 except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as e:
@@ -49,7 +51,6 @@ class OutboxRelay:
                     sent = 0
                     await asyncio.sleep(_IDLE_POLL_S)
                 if sent < self._batch_size:
-                    self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
                     except TimeoutError:

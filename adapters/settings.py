@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     # Messages one hub process works on at once (AMQP prefetch); the database pool matches it.
     prefetch: int = Field(default=64, ge=1, le=1000)
     db_pool_size: int = Field(default=16, ge=1, le=200)
+    # Deliveries already waiting are handled together, up to this many per transaction, by
+    # this many concurrent workers (adapters/rabbit/batcher.py).
+    batch_max_size: int = Field(default=32, ge=1, le=500)
+    batch_workers: int = Field(default=4, ge=1, le=64)
     # Quorum queue delivery limit: a message that keeps failing is dead-lettered after this.
     delivery_limit: int = Field(default=5, ge=1)
     relay_batch_size: int = Field(default=200, ge=1)

@@ -7,6 +7,7 @@ to its sender and a dead-letter reason for the adapter; it never half-applies.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -112,53 +113,75 @@ def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
 
 
 async def handle_inbound(new_uow: UnitOfWorkFactory, message: InboundMessage) -> Handled:
-    """Handle one message exactly once; safe to call again with a redelivery."""
+    """Handle one message exactly once, in its own transaction; safe to call again with a redelivery."""
+    async with new_uow() as uow:
+        handled = await _handle(uow, message)
+        await uow.commit()
+        return handled
+
+
+async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage]) -> list[Handled]:
+    """Handle several messages in one transaction, one commit: the same outcomes, less overhead.
+
+    Each message is still exactly-once (the inbox is checked and written inside the same
+    transaction, so even two copies in one batch are told apart). If anything faults, the
+    batch rolls back whole and each message is retried in a transaction of its own, so one bad
+    message never takes the others down.
+    """
+    try:
+        async with new_uow() as uow:
+            outcomes = [await _handle(uow, message) for message in messages]
+            await uow.commit()
+            return outcomes
+    except Exception:  # isolate the fault to its own message below
+        if len(messages) == 1:
+            raise
+    return [await handle_inbound(new_uow, message) for message in messages]
+
+
+async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
     now = datetime.now(UTC)
-    async with new_uow() as uow:
-        seen = await uow.inbox.get(message.consumer, message.message_id)
-        if seen is not None and message.replay and seen.dead_letter_reason:
-            # A dead letter replayed after the cause was fixed is handled afresh.
-            await uow.inbox.forget(message.consumer, message.message_id)
-            seen = None
-        if seen is not None and seen.body_sha256 == body_sha256:
-            # A redelivery of what we already handled: its answer is already queued.
-            return Handled(seen.dead_letter_reason, duplicate=True)
-        sender = await uow.organisations.get(message.sender) if message.sender else None
-        if sender is None:
-            reason = f"unknown sender {message.sender!r}"
-            if seen is None and message.message_id:
-                await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
-                await uow.commit()
-            return Handled(reason)
-        headers = message.batch.headers() if message.batch else {}
-        try:
-            if not message.message_id:
-                raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
-            if seen is not None:
-                raise _reject("duplicate_message_id", "message_id was already used for a different message", None)
-            if message.batch and not message.batch.belongs_to(sender.org_id):
-                raise _reject("sender_mismatch", "the batch file is not the sender's", message.message_type, "batch")
-            if not sender.active:
-                raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
-            request, kind = _parse(message, sender)
-        except _Rejected as rejected:
-            await send_rejection(uow, sender, rejected.rejection, message.message_id or None, now, headers)
-            reason = f"{rejected.rejection.reason}: " + "; ".join(
-                f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
-            )
-            if seen is None and message.message_id:
-                await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
-            await _record_batch_row(uow, message, sender, None, reason)
-            await uow.commit()
-            return Handled(reason)
-        draft = await HANDLERS[kind].handler(uow, sender, request, now.date())
-        await send_answer(uow, sender, draft, message.message_id, now, headers)
-        await _publish_events(uow, draft)
-        await _record_batch_row(uow, message, sender, draft, "")
-        await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, None))
-        await uow.commit()
-        return Handled(answer_code=draft.code.value, uln=draft.uln)
+    seen = await uow.inbox.get(message.consumer, message.message_id)
+    if seen is not None and message.replay and seen.dead_letter_reason:
+        # A dead letter replayed after the cause was fixed is handled afresh.
+        await uow.inbox.forget(message.consumer, message.message_id)
+        seen = None
+    if seen is not None and seen.body_sha256 == body_sha256:
+        # A redelivery of what we already handled: its answer is already queued.
+        return Handled(seen.dead_letter_reason, duplicate=True)
+    sender = await uow.organisations.get(message.sender) if message.sender else None
+    if sender is None:
+        reason = f"unknown sender {message.sender!r}"
+        if seen is None and message.message_id:
+            await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+        return Handled(reason)
+    headers = message.batch.headers() if message.batch else {}
+    try:
+        if not message.message_id:
+            raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
+        if seen is not None:
+            raise _reject("duplicate_message_id", "message_id was already used for a different message", None)
+        if message.batch and not message.batch.belongs_to(sender.org_id):
+            raise _reject("sender_mismatch", "the batch file is not the sender's", message.message_type, "batch")
+        if not sender.active:
+            raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
+        request, kind = _parse(message, sender)
+    except _Rejected as rejected:
+        await send_rejection(uow, sender, rejected.rejection, message.message_id or None, now, headers)
+        reason = f"{rejected.rejection.reason}: " + "; ".join(
+            f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
+        )
+        if seen is None and message.message_id:
+            await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+        await _record_batch_row(uow, message, sender, None, reason)
+        return Handled(reason)
+    draft = await HANDLERS[kind].handler(uow, sender, request, now.date())
+    await send_answer(uow, sender, draft, message.message_id, now, headers)
+    await _publish_events(uow, draft)
+    await _record_batch_row(uow, message, sender, draft, "")
+    await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, None))
+    return Handled(answer_code=draft.code.value, uln=draft.uln)
 
 
 async def _publish_events(uow: UnitOfWork, draft: AnswerDraft) -> None:

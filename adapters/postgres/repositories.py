@@ -31,9 +31,30 @@ def _learner(row: asyncpg.Record) -> Learner:
     )
 
 
+class IssueNumbers:
+    """ULN issue numbers taken from the sequence in blocks: one round trip per block, not per ULN.
+
+    Shared by a process's units of work. A number is never handed out twice; the few left in a
+    block when the process stops are simply never used (the space has 900 million).
+    """
+
+    def __init__(self, block: int = 50) -> None:
+        self._block = block
+        self._free: list[int] = []
+
+    async def next(self, conn: asyncpg.Connection) -> int:
+        if not self._free:
+            rows = await conn.fetch("SELECT nextval('uln_issue_number') FROM generate_series(1, $1)", self._block)
+            self._free.extend(r[0] for r in reversed(rows))
+        return self._free.pop()
+
+
 class PostgresLearners:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, issue_numbers: IssueNumbers) -> None:
         self._conn = conn
+        self._issue_numbers = issue_numbers
+        # Links made in this transaction, written together at commit (`flush`).
+        self._new_links: set[tuple[str, str]] = set()
 
     async def get(self, uln: str) -> Learner | None:
         row = await self._conn.fetchrow(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = $1", uln)
@@ -90,20 +111,26 @@ class PostgresLearners:
         )
 
     async def next_issue_number(self) -> int:
-        value: int = await self._conn.fetchval("SELECT nextval('uln_issue_number')")
-        return value
+        return await self._issue_numbers.next(self._conn)
 
     async def lock_births_on(self, born: date) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _BIRTH_LOCK_SPACE, born.toordinal())
 
     async def link_provider(self, uln: str, org_id: str) -> None:
-        await self._conn.execute(
-            "INSERT INTO learner_provider (uln, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", uln, org_id
-        )
+        self._new_links.add((uln, org_id))
 
     async def is_linked(self, uln: str, org_id: str) -> bool:
+        if (uln, org_id) in self._new_links:
+            return True
         found = await self._conn.fetchval("SELECT 1 FROM learner_provider WHERE uln = $1 AND org_id = $2", uln, org_id)
         return found is not None
+
+    async def flush(self) -> None:
+        if self._new_links:
+            await self._conn.executemany(
+                "INSERT INTO learner_provider (uln, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", self._new_links
+            )
+            self._new_links.clear()
 
 
 def _key_columns(learner: Learner) -> tuple[Any, ...]:
@@ -122,16 +149,21 @@ def _key_columns(learner: Learner) -> tuple[Any, ...]:
 class PostgresOrganisations:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        # Read once per transaction: a batch of messages usually comes from one sender.
+        self._seen: dict[str, Organisation | None] = {}
 
     async def get(self, org_id: str) -> Organisation | None:
-        row = await self._conn.fetchrow("SELECT org_id, kind, name, status FROM organisation WHERE org_id = $1", org_id)
-        if row is None:
-            return None
-        return Organisation(
-            row["org_id"], OrganisationKind(row["kind"]), row["name"], OrganisationStatus(row["status"])
-        )
+        if org_id not in self._seen:
+            row = await self._conn.fetchrow(
+                "SELECT org_id, kind, name, status FROM organisation WHERE org_id = $1", org_id
+            )
+            self._seen[org_id] = row and Organisation(
+                row["org_id"], OrganisationKind(row["kind"]), row["name"], OrganisationStatus(row["status"])
+            )
+        return self._seen[org_id]
 
     async def add(self, organisation: Organisation) -> None:
+        self._seen.pop(organisation.org_id, None)
         await self._conn.execute(
             """
             INSERT INTO organisation (org_id, kind, name, status) VALUES ($1, $2, $3, $4)
@@ -152,8 +184,12 @@ class PostgresOrganisations:
 class PostgresInbox:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        # Records of this transaction, inserted together at commit (`flush`).
+        self._new: dict[tuple[str, str], InboxRecord] = {}
 
     async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
+        if (consumer, message_id) in self._new:
+            return self._new[(consumer, message_id)]
         row = await self._conn.fetchrow(
             "SELECT body_sha256, dead_letter_reason FROM inbox WHERE consumer = $1 AND message_id = $2",
             consumer,
@@ -162,21 +198,25 @@ class PostgresInbox:
         return InboxRecord(row[0], row[1]) if row else None
 
     async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None:
-        try:
-            await self._conn.execute(
-                "INSERT INTO inbox (consumer, message_id, body_sha256, dead_letter_reason) VALUES ($1, $2, $3, $4)",
-                consumer,
-                message_id,
-                record.body_sha256,
-                record.dead_letter_reason,
-            )
-        except asyncpg.UniqueViolationError as e:
-            # A concurrent delivery of the same message won; this one rolls back and, retried,
-            # finds the inbox row and is skipped.
-            raise TransientError("same message handled concurrently") from e
+        self._new[(consumer, message_id)] = record
 
     async def forget(self, consumer: str, message_id: str) -> None:
+        self._new.pop((consumer, message_id), None)
         await self._conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = $2", consumer, message_id)
+
+    async def flush(self) -> None:
+        if not self._new:
+            return
+        try:
+            await self._conn.executemany(
+                "INSERT INTO inbox (consumer, message_id, body_sha256, dead_letter_reason) VALUES ($1, $2, $3, $4)",
+                [(c, m, r.body_sha256, r.dead_letter_reason) for (c, m), r in self._new.items()],
+            )
+        except asyncpg.UniqueViolationError as e:
+            # A concurrent delivery of the same message won; this transaction rolls back and,
+            # retried, finds the inbox row and is skipped.
+            raise TransientError("same message handled concurrently") from e
+        self._new.clear()
 
 
 class PostgresBatches:

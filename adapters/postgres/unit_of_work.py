@@ -1,7 +1,8 @@
 """The asyncpg unit of work: one transaction, rolled back unless committed.
 
-Outbox rows and audit entries are buffered and written at commit, so the audit chain's lock
-(every entry chains to the one before) is held for the shortest time possible.
+Inbox records, provider links, outbox rows and audit entries are buffered and written at
+commit, a statement each for the whole transaction; the audit chain's lock (every entry
+chains to the one before) is taken last, so it is held for the shortest time possible.
 """
 
 import uuid
@@ -12,6 +13,7 @@ import asyncpg
 
 from adapters.postgres.errors import translated
 from adapters.postgres.repositories import (
+    IssueNumbers,
     PostgresBatches,
     PostgresInbox,
     PostgresLearners,
@@ -43,8 +45,9 @@ class _BufferedAudit:
 class PostgresUnitOfWork:
     """`async with uow:` opens a transaction on a pooled connection."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, issue_numbers: IssueNumbers | None = None) -> None:
         self._pool = pool
+        self._issue_numbers = issue_numbers or IssueNumbers()
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self.outbox = _BufferedOutbox()
@@ -55,7 +58,7 @@ class PostgresUnitOfWork:
             self._conn = await self._pool.acquire()
             self._tx = self._conn.transaction()
             await self._tx.start()
-        self.learners = PostgresLearners(self._conn)
+        self.learners = PostgresLearners(self._conn, self._issue_numbers)
         self.organisations = PostgresOrganisations(self._conn)
         self.inbox = PostgresInbox(self._conn)
         self.batches = PostgresBatches(self._conn)
@@ -77,6 +80,8 @@ class PostgresUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None and self._tx is not None, "commit outside `async with`"
         with translated():
+            await self.inbox.flush()
+            await self.learners.flush()
             await self._write_outbox(self._conn)
             await self._write_audit(self._conn)
             await self._tx.commit()

@@ -1,6 +1,7 @@
 """The inbound adapter: a FastStream subscriber that turns a delivery into one hub call.
 
-It alone maps outcomes to the broker: handled -> ack; bad input -> dead-letter copy with the
+Deliveries are handled by a MicroBatcher (several in one transaction when they arrive
+together). It alone maps outcomes to the broker: handled -> ack; bad input -> dead-letter copy with the
 reason, then ack; a fault -> nack and requeue after a pause, until the quorum queue's delivery
 limit dead-letters it as poison.
 """
@@ -18,9 +19,9 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue
 
 from adapters.log import pseudonym
 from adapters.rabbit import dead_letters
+from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.topology import REGISTRATION_QUEUE
-from hub.inbound import BatchRef, InboundMessage, handle_inbound
-from hub.ports import UnitOfWorkFactory
+from hub.inbound import BatchRef, InboundMessage
 from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
 
 log = structlog.get_logger("lrs.inbound")
@@ -62,7 +63,7 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
 
 def register_consumer(
     broker: RabbitBroker,
-    new_uow: UnitOfWorkFactory,
+    batcher: MicroBatcher,
     channel: Callable[[], AbstractChannel],
     hub_user: str,
     prefetch: int,
@@ -83,7 +84,7 @@ def register_consumer(
         started = time.perf_counter()
         bound = log.bind(message_id=inbound.message_id, type=inbound.message_type, sender=inbound.sender)
         try:
-            handled = await handle_inbound(new_uow, inbound)
+            handled = await batcher.submit(inbound)
             if handled.dead_letter_reason:
                 await dead_letters.dead_letter(channel(), raw, REGISTRATION_QUEUE, handled.dead_letter_reason)
         except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
