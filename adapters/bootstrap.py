@@ -80,7 +80,7 @@ class Hub:
         batcher = MicroBatcher(partial(handle_batch, self.new_uow), s.batch_max_size, s.batch_workers)
         batcher.start()
         self._stack.push_async_callback(batcher.stop)
-        broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10)
+        broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
         register_consumer(broker, batcher, lambda: self.channel, hub_user(s), s.prefetch)
         await broker.start()
         self._stack.push_async_callback(broker.stop)

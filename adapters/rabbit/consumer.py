@@ -15,7 +15,8 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from faststream import AckPolicy
 from faststream.message import StreamMessage
-from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from faststream.rabbit.message import RabbitMessage
 
 from adapters.log import pseudonym
 from adapters.rabbit import dead_letters
@@ -35,10 +36,12 @@ def _batch(headers: dict[str, Any]) -> BatchRef | None:
         return None
 
 
-async def _undecoded(message: StreamMessage[Any]) -> bytes:
+async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
     # FastStream would parse JSON bodies itself and fail outside our handler on a malformed
-    # one; the hub validates bodies, so they arrive as bytes.
-    return message.body
+    # one; the hub validates bodies, so the handler gets the delivery as it is. (With the
+    # broker's apply_types=False this also spares FastStream's dependency injection, which
+    # resolved the message through a thread pool on every delivery.)
+    return message
 
 
 def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> InboundMessage:
@@ -77,7 +80,7 @@ def register_consumer(
         no_reply=True,
         decoder=_undecoded,
     )
-    async def learner_register(message: RabbitMessage) -> None:
+    async def learner_register(message: RabbitMessage) -> None:  # the delivery itself: see _undecoded
         """Learner Register requests from MIS: find by ULN or demographics, register, update."""
         raw = message.raw_message
         inbound = to_inbound(raw, REGISTRATION_QUEUE, hub_user)
