@@ -4,6 +4,7 @@ Nothing connects at import time; `Hub` opens everything on entry and closes it o
 """
 
 import asyncio
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import Self
@@ -21,7 +22,7 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
 from adapters.rabbit.topology import declare_outbound_queue, declare_topology
-from adapters.relay import OutboxRelay
+from adapters.relay import OutboxRelay, OutboxRow
 from adapters.settings import Settings
 from hub.inbound import handle_batch
 
@@ -55,11 +56,12 @@ class Hub:
         self._relay_enabled = relay
         self._stack = AsyncExitStack()
         self._issue_numbers = IssueNumbers()
+        self._on_commit: Callable[[list[OutboxRow]], None] | None = None
         self.pool: asyncpg.Pool
         self.channel: AbstractChannel
 
     def new_uow(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, self._issue_numbers)
+        return PostgresUnitOfWork(self.pool, self._issue_numbers, self._on_commit)
 
     async def __aenter__(self) -> Self:
         s = self.settings
@@ -75,6 +77,7 @@ class Hub:
                 await declare_outbound_queue(self.channel, org.org_id)
         if self._relay_enabled:
             relay = OutboxRelay(self.pool, self.channel, hub_user(s), s.relay_batch_size)
+            self._on_commit = relay.committed
             task = asyncio.create_task(relay.run(), name="outbox-relay")
             self._stack.push_async_callback(_cancel, task)
         batcher = MicroBatcher(partial(handle_batch, self.new_uow), s.batch_max_size, s.batch_workers)

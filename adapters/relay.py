@@ -4,11 +4,18 @@ Publisher confirms, persistent messages, `message_id` = the outbox row id (stabl
 every retry), and `mandatory` with returns raised for organisations' answers, so an answer
 that no queue would take stays in the outbox instead of vanishing. A row is marked sent only
 after its confirm, so a crash re-publishes (at least once; consumers dedupe on message_id).
-Several hub processes may relay at once: rows are claimed with SKIP LOCKED.
+
+Two paths share this: right after a unit of work commits, its rows are published at once
+(`publish_committed`, no database round trip before the publish); and a sweep every second
+claims, with SKIP LOCKED, rows still unsent after a grace period: those whose immediate
+publish failed, or whose process died before it. A row can then go out twice, never zero
+times.
 """
 
 import asyncio
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +27,23 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from hub.routing import OUTBOUND_EXCHANGE
 
 log = structlog.get_logger("lrs.relay")
-MAX_ATTEMPTS = 20  # then the row is left for an operator (`hub outbox stuck`)
-_IDLE_POLL_S = 1.0
+MAX_ATTEMPTS = 20  # then the row is left for an operator to look at (attempts, last_error)
+_SWEEP_EVERY_S = 1.0
+_GRACE_S = 5.0  # a row younger than this is still being published by the process that wrote it
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A committed outbox row, as written (body and headers are JSON text)."""
+
+    id: Any  # uuid.UUID
+    exchange: str
+    routing_key: str
+    message_type: str
+    correlation_id: str | None
+    headers: str
+    body: str
+    created_at: datetime | None = None
 
 
 class OutboxRelay:
@@ -30,80 +52,84 @@ class OutboxRelay:
         self._channel = channel
         self._hub_user = hub_user
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
         self._exchanges: dict[str, AbstractExchange] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
 
-    def wake(self, *_: Any) -> None:
-        self._wake.set()
+    def committed(self, rows: Sequence[OutboxRow]) -> None:
+        """Publish rows a unit of work just committed, in the background (a commit hook)."""
+        task = asyncio.create_task(self.publish_committed(rows))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def publish_committed(self, rows: Sequence[OutboxRow]) -> None:
+        try:
+            await self._publish_and_mark(self._pool, rows)
+        except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as e:
+            # The rows stay unsent; the sweep publishes them after the grace period.
+            log.warning("immediate publish failed, the sweep will retry", error=type(e).__name__)
 
     async def run(self) -> None:
-        """Relay until cancelled; woken by NOTIFY outbox, polling as a fallback."""
-        listener = await self._pool.acquire()
-        await listener.add_listener("outbox", self.wake)
+        """Sweep for unsent rows until cancelled; on cancel, finish the immediate publishes."""
         try:
             while True:
-                # Cleared before the pass: a commit that notifies during it wakes the next one.
-                self._wake.clear()
                 try:
-                    sent = await self.relay_once()
+                    swept = await self.sweep_once(_GRACE_S)
                 except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as e:
-                    log.warning("relay pass failed, will retry", error=type(e).__name__, detail=str(e)[:200])
-                    sent = 0
-                    await asyncio.sleep(_IDLE_POLL_S)
-                if sent < self._batch_size:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
-                    except TimeoutError:
-                        pass
+                    log.warning("relay sweep failed, will retry", error=type(e).__name__, detail=str(e)[:200])
+                    swept = 0
+                if swept < self._batch_size:
+                    await asyncio.sleep(_SWEEP_EVERY_S)
         finally:
-            await listener.remove_listener("outbox", self.wake)
-            await self._pool.release(listener)
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def relay_once(self) -> int:
-        """Publish one batch of unsent rows; return how many were confirmed."""
+    async def sweep_once(self, min_age_s: float = 0) -> int:
+        """Publish one batch of unsent rows at least `min_age_s` old; return how many were confirmed."""
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
+            records = await conn.fetch(
                 """
                 SELECT id, exchange, routing_key, message_type, correlation_id, headers, body, created_at
-                FROM outbox WHERE sent_at IS NULL AND attempts < $1
+                FROM outbox
+                WHERE sent_at IS NULL AND attempts < $1 AND created_at < clock_timestamp() - make_interval(secs => $3)
                 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
                 """,
                 MAX_ATTEMPTS,
                 self._batch_size,
+                min_age_s,
             )
-            if not rows:
-                return 0
-            results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
-            sent = [r["id"] for r, res in zip(rows, results, strict=True) if res is None]
-            failed = [(r["id"], repr(res)[:500]) for r, res in zip(rows, results, strict=True) if res is not None]
-            if sent:
-                await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::uuid[])", sent)
-            if failed:
-                await conn.executemany(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed
-                )
-                log.warning("outbox rows not confirmed", count=len(failed), first_error=failed[0][1])
-            return len(sent)
+            return await self._publish_and_mark(conn, [OutboxRow(**dict(r)) for r in records])
+
+    async def _publish_and_mark(self, db: asyncpg.Pool | asyncpg.Connection, rows: Sequence[OutboxRow]) -> int:
+        if not rows:
+            return 0
+        results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
+        sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
+        failed = [(r.id, repr(res)[:500]) for r, res in zip(rows, results, strict=True) if res is not None]
+        if sent:
+            await db.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::uuid[])", sent)
+        if failed:
+            await db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed)
+            log.warning("outbox rows not confirmed", count=len(failed), first_error=failed[0][1])
+        return len(sent)
 
     async def _exchange(self, name: str) -> AbstractExchange:
         if name not in self._exchanges:
             self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
         return self._exchanges[name]
 
-    async def _publish(self, row: asyncpg.Record) -> None:
-        exchange = await self._exchange(row["exchange"])
+    async def _publish(self, row: OutboxRow) -> None:
+        exchange = await self._exchange(row.exchange)
         message = aio_pika.Message(
-            body=row["body"].encode(),
+            body=row.body.encode(),
             content_type="application/json",
-            message_id=str(row["id"]),
-            correlation_id=row["correlation_id"],
-            type=row["message_type"],
-            headers=json.loads(row["headers"]),
-            timestamp=row["created_at"] or datetime.now(UTC),
+            message_id=str(row.id),
+            correlation_id=row.correlation_id,
+            type=row.message_type,
+            headers=json.loads(row.headers),
+            timestamp=row.created_at or datetime.now(UTC),
             user_id=self._hub_user,
             app_id="lrs-hub",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         # An answer must reach its organisation's queue; the hub's events may have no
         # subscriber yet, which is not an error.
-        await exchange.publish(message, routing_key=row["routing_key"], mandatory=row["exchange"] == OUTBOUND_EXCHANGE)
+        await exchange.publish(message, routing_key=row.routing_key, mandatory=row.exchange == OUTBOUND_EXCHANGE)

@@ -6,6 +6,9 @@ chains to the one before) is taken last, so it is held for the shortest time pos
 """
 
 import uuid
+from collections.abc import Callable
+from dataclasses import astuple
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -20,6 +23,7 @@ from adapters.postgres.repositories import (
     PostgresOrganisations,
     dumps,
 )
+from adapters.relay import OutboxRow
 from hub.audit import GENESIS_HASH, entry_hash
 from hub.ports import AuditEntry, OutboundMessage
 
@@ -45,8 +49,14 @@ class _BufferedAudit:
 class PostgresUnitOfWork:
     """`async with uow:` opens a transaction on a pooled connection."""
 
-    def __init__(self, pool: asyncpg.Pool, issue_numbers: IssueNumbers | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        issue_numbers: IssueNumbers | None = None,
+        on_commit: Callable[[list[OutboxRow]], None] | None = None,
+    ) -> None:
         self._pool = pool
+        self._on_commit = on_commit  # given the outbox rows once they are committed
         self._issue_numbers = issue_numbers or IssueNumbers()
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
@@ -82,33 +92,36 @@ class PostgresUnitOfWork:
         with translated():
             await self.inbox.flush()
             await self.learners.flush()
-            await self._write_outbox(self._conn)
+            rows = await self._write_outbox(self._conn)
             await self._write_audit(self._conn)
             await self._tx.commit()
         self._tx = None
+        if rows and self._on_commit is not None:
+            self._on_commit(rows)
 
-    async def _write_outbox(self, conn: asyncpg.Connection) -> None:
-        if not self.outbox.messages:
-            return
-        await conn.executemany(
-            """
-            INSERT INTO outbox (id, exchange, routing_key, message_type, correlation_id, headers, body)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
-            """,
-            [
-                (
-                    uuid.uuid4(),
-                    m.exchange,
-                    m.routing_key,
-                    m.message_type,
-                    m.correlation_id,
-                    dumps(m.headers),
-                    dumps(m.body),
-                )
-                for m in self.outbox.messages
-            ],
-        )
-        await conn.execute("NOTIFY outbox")
+    async def _write_outbox(self, conn: asyncpg.Connection) -> list[OutboxRow]:
+        rows = [
+            OutboxRow(
+                uuid.uuid4(),
+                m.exchange,
+                m.routing_key,
+                m.message_type,
+                m.correlation_id,
+                dumps(m.headers),
+                dumps(m.body),
+                datetime.now(UTC),
+            )
+            for m in self.outbox.messages
+        ]
+        if rows:
+            await conn.executemany(
+                """
+                INSERT INTO outbox (id, exchange, routing_key, message_type, correlation_id, headers, body, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """,
+                [astuple(r) for r in rows],
+            )
+        return rows
 
     async def _write_audit(self, conn: asyncpg.Connection) -> None:
         if not self.audit.entries:

@@ -28,7 +28,7 @@ async def test_an_answer_no_queue_takes_stays_in_the_outbox(hub: Hub) -> None:
         )
     relay = OutboxRelay(hub.pool, hub.channel, "guest", batch_size=10)
 
-    assert await relay.relay_once() == 0
+    assert await relay.sweep_once() == 0
     assert await _unsent(hub) == [(1, True)]
 
 
