@@ -41,8 +41,18 @@ async def connect_channel(settings: Settings) -> tuple[AbstractRobustConnection,
     return connection, channel
 
 
+class _NoResetConnection(asyncpg.Connection):
+    """The hub keeps no session state (its advisory locks end with their transactions), so the
+    pool need not send a reset query, a round trip, every time a connection is released."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=settings.db_pool_size)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=2, max_size=settings.db_pool_size, connection_class=_NoResetConnection
+    )
     assert pool is not None
     return pool
 

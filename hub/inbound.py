@@ -130,6 +130,8 @@ async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMes
     """
     try:
         async with new_uow() as uow:
+            for consumer in {m.consumer for m in messages}:
+                await uow.inbox.prefetch(consumer, [m.message_id for m in messages if m.consumer == consumer])
             outcomes = [await _handle(uow, message) for message in messages]
             await uow.commit()
             return outcomes

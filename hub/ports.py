@@ -1,5 +1,6 @@
 """What the hub needs from the outside world, as Protocols the adapters (and fakes) implement."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -78,6 +79,10 @@ class OrganisationRepository(Protocol):
 
 
 class Inbox(Protocol):
+    async def prefetch(self, consumer: str, message_ids: Sequence[str]) -> None:
+        """Look several messages up at once, so that `get` for each needs no round trip."""
+        ...
+
     async def get(self, consumer: str, message_id: str) -> InboxRecord | None: ...
     async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None: ...
     async def forget(self, consumer: str, message_id: str) -> None: ...

@@ -1,6 +1,7 @@
 """asyncpg implementations of the hub's repositories, each bound to one transaction's connection."""
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -186,10 +187,25 @@ class PostgresInbox:
         self._conn = conn
         # Records of this transaction, inserted together at commit (`flush`).
         self._new: dict[tuple[str, str], InboxRecord] = {}
+        # What `prefetch` found (None: looked up, not there).
+        self._known: dict[tuple[str, str], InboxRecord | None] = {}
+
+    async def prefetch(self, consumer: str, message_ids: Sequence[str]) -> None:
+        rows = await self._conn.fetch(
+            "SELECT message_id, body_sha256, dead_letter_reason FROM inbox"
+            " WHERE consumer = $1 AND message_id = ANY($2)",
+            consumer,
+            list(message_ids),
+        )
+        self._known.update(dict.fromkeys(((consumer, m) for m in message_ids), None))
+        self._known.update({(consumer, r[0]): InboxRecord(r[1], r[2]) for r in rows})
 
     async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
-        if (consumer, message_id) in self._new:
-            return self._new[(consumer, message_id)]
+        key = (consumer, message_id)
+        if key in self._new:
+            return self._new[key]
+        if key in self._known:
+            return self._known[key]
         row = await self._conn.fetchrow(
             "SELECT body_sha256, dead_letter_reason FROM inbox WHERE consumer = $1 AND message_id = $2",
             consumer,
@@ -202,6 +218,7 @@ class PostgresInbox:
 
     async def forget(self, consumer: str, message_id: str) -> None:
         self._new.pop((consumer, message_id), None)
+        self._known.pop((consumer, message_id), None)
         await self._conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = $2", consumer, message_id)
 
     async def flush(self) -> None:

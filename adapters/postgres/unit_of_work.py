@@ -7,7 +7,6 @@ chains to the one before) is taken last, so it is held for the shortest time pos
 
 import uuid
 from collections.abc import Callable
-from dataclasses import astuple
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -119,7 +118,10 @@ class PostgresUnitOfWork:
                 INSERT INTO outbox (id, exchange, routing_key, message_type, correlation_id, headers, body, created_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 """,
-                [astuple(r) for r in rows],
+                [
+                    (r.id, r.exchange, r.routing_key, r.message_type, r.correlation_id, r.headers, r.body, r.created_at)
+                    for r in rows
+                ],
             )
         return rows
 

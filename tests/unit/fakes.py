@@ -7,6 +7,7 @@ test can prove that a rejected or failed message leaves nothing half-written.
 
 import copy
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -127,6 +128,9 @@ class FakeOrganisations:
 class FakeInbox:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
+
+    async def prefetch(self, consumer: str, message_ids: Sequence[str]) -> None:
+        pass  # in memory, every get is already free
 
     async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
         self._uow.maybe_fail("inbox.get")
