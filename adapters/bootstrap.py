@@ -60,10 +60,8 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
 class Hub:
     """The running hub: database pool, topology, the inbound consumer and the outbox relay."""
 
-    def __init__(self, settings: Settings, migrate: bool = True, relay: bool = True) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._migrate = migrate
-        self._relay_enabled = relay
         self._stack = AsyncExitStack()
         self._issue_numbers = IssueNumbers()
         self._on_commit: Callable[[list[OutboxRow]], None] | None = None
@@ -75,8 +73,7 @@ class Hub:
 
     async def __aenter__(self) -> Self:
         s = self.settings
-        if self._migrate:
-            await asyncio.to_thread(apply_migrations, s.database_url)
+        await asyncio.to_thread(apply_migrations, s.database_url)
         self.pool = await create_pool(s)
         self._stack.push_async_callback(self.pool.close)
         connection, self.channel = await connect_channel(s)
@@ -85,16 +82,15 @@ class Hub:
         async with self.pool.acquire() as conn:
             for org in await PostgresOrganisations(conn).list():
                 await declare_outbound_queue(self.channel, org.org_id)
-        if self._relay_enabled:
-            relay = OutboxRelay(self.pool, self.channel, hub_user(s), s.relay_batch_size)
-            self._on_commit = relay.committed
-            task = asyncio.create_task(relay.run(), name="outbox-relay")
-            self._stack.push_async_callback(_cancel, task)
+        relay = OutboxRelay(self.pool, self.channel, hub_user(s), s.relay_batch_size)
+        self._on_commit = relay.committed
+        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        self._stack.push_async_callback(_cancel, task)
         batcher = MicroBatcher(partial(handle_batch, self.new_uow), s.batch_max_size, s.batch_workers)
         batcher.start()
         self._stack.push_async_callback(batcher.stop)
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
-        register_consumer(broker, batcher, lambda: self.channel, hub_user(s), s.prefetch)
+        register_consumer(broker, batcher, self.channel, hub_user(s), s.prefetch)
         await broker.start()
         self._stack.push_async_callback(broker.stop)
         log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)

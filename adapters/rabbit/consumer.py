@@ -8,7 +8,6 @@ limit dead-letters it as poison.
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -67,7 +66,7 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
 def register_consumer(
     broker: RabbitBroker,
     batcher: MicroBatcher,
-    channel: Callable[[], AbstractChannel],
+    channel: AbstractChannel,
     hub_user: str,
     prefetch: int,
 ) -> None:
@@ -89,7 +88,7 @@ def register_consumer(
         try:
             handled = await batcher.submit(inbound)
             if handled.dead_letter_reason:
-                await dead_letters.dead_letter(channel(), raw, REGISTRATION_QUEUE, handled.dead_letter_reason)
+                await dead_letters.dead_letter(channel, raw, REGISTRATION_QUEUE, handled.dead_letter_reason)
         except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
             bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
             await asyncio.sleep(_RETRY_PAUSE_S)
