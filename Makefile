@@ -3,9 +3,12 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .PHONY: demo test install services lint check-docs
 
-install:  ## Python (uv, locked) and Node tools (AsyncAPI CLI, Compose schema)
+install: tools/node_modules/.package-lock.json  ## Python (uv, locked) and Node tools (AsyncAPI CLI, Compose schema)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
+
+# npm ci starts from an empty node_modules, so run it only when the lock file changed.
+tools/node_modules/.package-lock.json: tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 
 services:  ## start PostgreSQL/RabbitMQ if needed, enable the plugins the hub uses
