@@ -180,3 +180,25 @@ def test_uln_check_exit_codes(hub_cli) -> None:  # type: ignore[no-untyped-def]
 
     assert (valid.returncode, invalid.returncode) == (0, 1)
     assert "remainder 0" in invalid.stderr
+
+
+async def test_hub_logs_carry_no_learner_data_in_clear(start_hub, hub_cli, hub_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The hub logs each message, naming the learner only by a keyed hash: no name, birth date, postcode or ULN."""
+    start_hub(1)
+    ukprn = new_ukprn()
+    _add_provider(hub_cli, ukprn)
+    learner = LEARNER | {"given_name": "Xanthippe", "family_name": "Quarrington", "last_known_postcode": "YO1 7HH"}
+    connection = await aio_pika.connect(hub_env["LRS_AMQP_URL"].replace("guest:guest@", f"{ukprn}:secret-pw@"))
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        request = await _publish(channel, ukprn, "learner.register.v1", {"ukprn": ukprn, "learner": learner})
+        uln = (await _answers(channel, ukprn, 1))[request]["uln"]
+    finally:
+        await connection.close()
+    await asyncio.sleep(0.5)  # the log line is written just after the ack
+    log = (tmp_path / "hub-0.log").read_text()
+
+    handled = [json.loads(line) for line in log.splitlines() if '"message handled"' in line]
+    assert [(h["message_id"], h["code"], len(h["uln"])) for h in handled] == [(request, "WSRC0005", 12)]
+    for secret in ("Xanthippe", "Quarrington", "YO1 7HH", "2009-02-03", uln):
+        assert secret not in log
