@@ -39,13 +39,14 @@ from rich.table import Table
 from adapters.bootstrap import Hub
 from adapters.log import configure_logging
 from adapters.postgres.migrate import apply_migrations
-from adapters.postgres.repositories import PostgresOrganisations
+from adapters.postgres.repositories import PostgresOrganisations, block_key_hash
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import REGISTRATION_QUEUE, declare_outbound_queue, declare_topology, outbound_queue_name
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
-from hub.model import Organisation
+from hub.blocking import learner_block_keys
+from hub.model import Learner, Organisation
 from hub.normalise import name_key, postcode_key
 from hub.routing import INBOUND_EXCHANGE
 from hub.uln import uln_for_issue_number
@@ -87,6 +88,7 @@ async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Ran
     """COPY `size` learners straight into the register (the hub's own path would take minutes)."""
     people: list[dict[str, object]] = []
     records: list[tuple[object, ...]] = []
+    blocks: list[tuple[int, str]] = []  # the register's blocking index, as the hub writes it
     n = 0
     while len(records) < size:
         n += 1
@@ -98,8 +100,10 @@ async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Ran
         given, family, postcode = name_key(d.given_name), name_key(d.family_name), postcode_key(d.last_known_postcode)
         details = d.model_dump_json(exclude_none=True)
         records.append((uln, "active", None, 1, details, given, family, d.date_of_birth, d.gender, postcode, None, org))
+        blocks.extend((block_key_hash(k), uln) for k in learner_block_keys(Learner(uln, d)))
         people.append(p)
     await conn.copy_records_to_table("learner", records=records, columns=_LEARNER_COLUMNS)
+    await conn.copy_records_to_table("learner_block", records=set(blocks), columns=["key_hash", "uln"])
     await conn.execute("SELECT setval('uln_issue_number', $1)", n)  # the hub never re-issues these
     await conn.execute("ANALYZE")
     return people

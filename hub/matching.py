@@ -1,29 +1,46 @@
 """Matching: decide which registered learners a set of demographics describes.
 
-This is the one function matching grows behind (`match_learner`). The rules here are the
-foundation's: exact agreement on the five normalised mandatory fields, never an exact match
-when two learners agree (ambiguity becomes candidates), and near misses as possible matches.
-The cardinal sin is an exact match to the wrong person, so "exact" demands all five.
+`match_learner` is the one entry point. Each candidate is compared field by field; every
+field's agreement has a level (exact, nickname, sound-alike, ...) and a weight, and the sum
+is the candidate's score. The rules, all here:
+
+- EXACT needs all five mandatory fields to agree after normalisation (case, accents,
+  punctuation, postcode spacing; a previous family name counts) and exactly one learner to
+  do so. Anything weaker is at best a possible match: an exact match to the wrong person is
+  the worst thing the hub can do, so near agreement is shown, never decided.
+- POSSIBLE: a score of at least POSSIBLE_SCORE, ranked by score, at most MAX_CANDIDATES;
+  TOO_MANY beyond that. Twins (same family, birth date and postcode, other given names)
+  score as possible matches of each other, never exact.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
+from nicknames import NickNamer
+from rapidfuzz.distance import JaroWinkler
+
+from contracts.codes import Gender
 from contracts.learner import Demographics
-from hub.model import Learner, MatchKeys
-from hub.normalise import name_key
+from hub.blocking import name_parts, phonetic, swapped_day_month
+from hub.model import Learner
+from hub.normalise import name_key, postcode_key
 
 MAX_CANDIDATES = 10  # LRS: more than 10 possible matches is "too many"
-# Fields compared, in the order the LRS lists them, mapped to their MatchKeys attribute.
-_FIELDS = {
-    "given_name": "given",
-    "family_name": "family",
-    "date_of_birth": "date_of_birth",
-    "gender": "gender",
-    "last_known_postcode": "postcode",
+POSSIBLE_SCORE = 7.0
+_FUZZY_NAME = 0.88  # Jaro-Winkler similarity from which two names are "close"
+
+# Weights by field and agreement level. Disagreeing on a name or the birth date costs more
+# than a postcode (people move) or gender (often mis-keyed).
+_WEIGHTS: dict[str, dict[str, float]] = {
+    "given_name": {"exact": 4, "nickname": 3, "similar": 2.5, "part": 2, "swapped": 3, "differs": -2},
+    "family_name": {"exact": 4, "previous": 3.5, "similar": 2.5, "part": 2.5, "swapped": 3, "differs": -2},
+    "date_of_birth": {"exact": 4, "day_month_swapped": 2.5, "close": 1, "differs": -3},
+    "gender": {"exact": 0.5, "unknown": 0, "differs": -1.5},
+    "last_known_postcode": {"exact": 2, "sector": 1.5, "district": 1, "area": 0.5, "differs": 0},
 }
-_POSSIBLE_MIN_AGREEING = 3  # of the five, with the date of birth among them
+MAX_SCORE = sum(max(levels.values()) for levels in _WEIGHTS.values())
 
 
 class MatchOutcome(StrEnum):
@@ -36,11 +53,14 @@ class MatchOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class ScoredLearner:
-    """A candidate with how many of the five fields agreed and which differed."""
+    """A candidate, its score, how each field agreed, and which fields did not agree exactly."""
 
     learner: Learner
-    score: int
+    # Equal candidates are the same learner differing in the same fields; how the score was
+    # weighed is an explanation, not an identity.
+    score: float = field(compare=False)
     differing_fields: tuple[str, ...]
+    agreement: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -49,42 +69,111 @@ class MatchResult:
     matches: tuple[ScoredLearner, ...] = ()
 
 
-def query_keys(query: Demographics) -> MatchKeys:
-    """Normalise a query's five mandatory fields into the keys the register is indexed on."""
-    return MatchKeys.of(
-        query.given_name, query.family_name, query.date_of_birth, query.gender, query.last_known_postcode
-    )
+@cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
 
 
-def _score(query: Demographics, keys: MatchKeys, learner: Learner) -> ScoredLearner:
-    theirs = learner.keys
-    differing = [f for f, attr in _FIELDS.items() if getattr(keys, attr) != getattr(theirs, attr)]
-    if "family_name" in differing and _previous_family_name_agrees(query, learner):
-        differing.remove("family_name")
-    return ScoredLearner(learner, len(_FIELDS) - len(differing), tuple(differing))
+@cache
+def _name_forms(key: str) -> frozenset[str]:
+    """A given name with its nicknames and the names it shortens: william -> {william, bill, will, ...}."""
+    n = _nicknamer()
+    forms = {key} | n.nicknames_of(key) | n.canonicals_of(key)
+    return frozenset(name_key(f) for f in forms)
 
 
-def _previous_family_name_agrees(query: Demographics, learner: Learner) -> bool:
-    """A learner who changed family name still matches on the name they had before."""
-    ours = {name_key(query.family_name)}
-    if query.previous_family_name:
-        ours.add(name_key(query.previous_family_name))
-    theirs = {name_key(learner.details.family_name)}
-    if learner.details.previous_family_name:
-        theirs.add(name_key(learner.details.previous_family_name))
-    return bool(ours & theirs)
+def _name_level(ours: str, theirs: str, given: bool) -> str:
+    a, b = name_key(ours), name_key(theirs)
+    if a == b:
+        return "exact"
+    if given and _name_forms(a) & _name_forms(b):
+        return "nickname"
+    if JaroWinkler.similarity(a, b) >= _FUZZY_NAME or (a.isascii() and b.isascii() and phonetic(a) == phonetic(b)):
+        return "similar"
+    if name_parts(ours) & name_parts(theirs):
+        return "part"  # one part of a hyphenated or multi-part name
+    return "differs"
 
 
-def _possible(scored: ScoredLearner) -> bool:
-    agreeing_dob = "date_of_birth" not in scored.differing_fields
-    return scored.score >= _POSSIBLE_MIN_AGREEING + (0 if agreeing_dob else 1)
+def _family_level(query: Demographics, learner: Learner) -> str:
+    level = _name_level(query.family_name, learner.details.family_name, given=False)
+    if level in ("exact", "similar"):
+        return level
+    ours = {name_key(n) for n in (query.family_name, query.previous_family_name) if n}
+    theirs = {name_key(n) for n in (learner.details.family_name, learner.details.previous_family_name) if n}
+    return "previous" if ours & theirs else level
+
+
+def _dob_level(query: Demographics, learner: Learner) -> str:
+    ours, theirs = query.date_of_birth, learner.details.date_of_birth
+    if ours == theirs:
+        return "exact"
+    if swapped_day_month(ours) == theirs:
+        return "day_month_swapped"
+    same = (ours.year == theirs.year) + (ours.month == theirs.month) + (ours.day == theirs.day)
+    return "close" if same == 2 else "differs"
+
+
+def _gender_level(query: Demographics, learner: Learner) -> str:
+    unknown = {Gender.NOT_KNOWN, Gender.NOT_SPECIFIED}
+    if query.gender == learner.details.gender:
+        return "exact"
+    return "unknown" if query.gender in unknown or learner.details.gender in unknown else "differs"
+
+
+def _postcode_level(query: Demographics, learner: Learner) -> str:
+    ours, theirs = postcode_key(query.last_known_postcode), postcode_key(learner.details.last_known_postcode)
+    if ours == theirs:
+        return "exact"
+    if ours[:-2] == theirs[:-2]:
+        return "sector"
+    if ours[:-3] == theirs[:-3]:
+        return "district"
+    return "area" if _area(ours) == _area(theirs) else "differs"
+
+
+def _area(postcode_compact: str) -> str:
+    """The postcode area: the leading letters ("SW1A1AA" -> "SW", "M11AE" -> "M")."""
+    letters = ""
+    for c in postcode_compact:
+        if not c.isalpha():
+            break
+        letters += c
+    return letters
+
+
+def _levels(query: Demographics, learner: Learner) -> dict[str, str]:
+    levels = {
+        "given_name": _name_level(query.given_name, learner.details.given_name, given=True),
+        "family_name": _family_level(query, learner),
+        "date_of_birth": _dob_level(query, learner),
+        "gender": _gender_level(query, learner),
+        "last_known_postcode": _postcode_level(query, learner),
+    }
+    if levels["given_name"] == "differs" and levels["family_name"] == "differs":
+        # Given and family names entered the wrong way round.
+        crossed = (
+            _name_level(query.given_name, learner.details.family_name, given=False),
+            _name_level(query.family_name, learner.details.given_name, given=True),
+        )
+        if "differs" not in crossed:
+            levels["given_name"] = levels["family_name"] = "swapped"
+    return levels
+
+
+def score_learner(query: Demographics, learner: Learner) -> ScoredLearner:
+    """Compare `learner` with `query`, field by field, and explain the result."""
+    levels = _levels(query, learner)
+    score = sum(_WEIGHTS[f][level] for f, level in levels.items())
+    # "previous" is exact agreement for the learner's identity: they changed their name.
+    differing = tuple(f for f, level in levels.items() if level not in ("exact", "previous"))
+    return ScoredLearner(learner, score, differing, levels)
 
 
 def match_learner(query: Demographics, candidates: Iterable[Learner]) -> MatchResult:
-    """Match `query` against the candidates the register retrieved for its keys."""
-    keys = query_keys(query)
+    """Match `query` against the candidates the register retrieved for its blocking keys."""
     scored = sorted(
-        (s for s in (_score(query, keys, c) for c in candidates) if _possible(s)),
+        (s for s in (score_learner(query, c) for c in candidates) if s.score >= POSSIBLE_SCORE),
         key=lambda s: (-s.score, s.learner.uln),
     )
     exact = [s for s in scored if not s.differing_fields]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from hub.model import Learner, MatchKeys, Organisation
+from hub.model import Learner, Organisation
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ class BatchRowOutcome:
 
 class LearnerRepository(Protocol):
     async def get(self, uln: str) -> Learner | None: ...
-    async def candidates(self, keys: MatchKeys) -> list[Learner]: ...
+    async def candidates(self, block_keys: set[str]) -> list[Learner]:
+        """The active learners indexed under any of `block_keys` (hub/blocking.py)."""
+        ...
+
     async def add(self, learner: Learner, registered_by: str) -> None: ...
     async def update(self, learner: Learner) -> None: ...
     async def next_issue_number(self) -> int: ...

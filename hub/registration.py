@@ -14,8 +14,9 @@ from contracts.learner import (
     UpdateLearner,
 )
 from hub.answers import AnswerDraft
+from hub.blocking import query_block_keys
 from hub.errors import UlnSpaceExhaustedError
-from hub.matching import MatchOutcome, MatchResult, match_learner, query_keys
+from hub.matching import MatchOutcome, MatchResult, match_learner
 from hub.model import Learner, LearnerStatus, Organisation
 from hub.normalise import name_key
 from hub.ports import UnitOfWork
@@ -41,7 +42,7 @@ async def _resolve(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
 
 async def _find(uow: UnitOfWork, details: LearnerDetails | FindLearnerByDemographics) -> MatchResult:
     query = details.demographics if isinstance(details, FindLearnerByDemographics) else details
-    return match_learner(query, await uow.learners.candidates(query_keys(query)))
+    return match_learner(query, await uow.learners.candidates(query_block_keys(query)))
 
 
 async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, today: date) -> AnswerDraft:

@@ -1,5 +1,6 @@
 """asyncpg implementations of the hub's repositories, each bound to one transaction's connection."""
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date
@@ -9,8 +10,9 @@ import asyncpg
 
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
+from hub.blocking import learner_block_keys
 from hub.errors import TransientError
-from hub.model import Learner, LearnerStatus, MatchKeys, Organisation, OrganisationStatus
+from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
 from hub.normalise import name_key
 from hub.ports import BatchRowOutcome, InboxRecord
 
@@ -61,25 +63,24 @@ class PostgresLearners:
         row = await self._conn.fetchrow(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = $1", uln)
         return _learner(row) if row else None
 
-    async def candidates(self, keys: MatchKeys) -> list[Learner]:
-        # Several blocking passes, so one wrong field never hides the right learner: any two of
-        # the names and postcode with the date of birth, or all three without it.
+    async def candidates(self, block_keys: set[str]) -> list[Learner]:
         rows = await self._conn.fetch(
             f"""
             SELECT {_LEARNER_COLUMNS} FROM learner
-            WHERE status = 'active' AND (
-                (date_of_birth = $3 AND (family_key = $2 OR given_key = $1 OR postcode_key = $4
-                                         OR previous_family_key = $2))
-                OR (family_key = $2 AND given_key = $1 AND postcode_key = $4)
-            )
+            WHERE status = 'active'
+              AND uln IN (SELECT uln FROM learner_block WHERE key_hash = ANY($1::bigint[]))
             LIMIT 200
             """,
-            keys.given,
-            keys.family,
-            keys.date_of_birth,
-            keys.postcode,
+            [block_key_hash(k) for k in block_keys],
         )
         return [_learner(r) for r in rows]
+
+    async def _index(self, learner: Learner) -> None:
+        await self._conn.execute("DELETE FROM learner_block WHERE uln = $1", learner.uln)
+        await self._conn.executemany(
+            "INSERT INTO learner_block (key_hash, uln) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [(block_key_hash(k), learner.uln) for k in learner_block_keys(learner)],
+        )
 
     async def add(self, learner: Learner, registered_by: str) -> None:
         await self._conn.execute(
@@ -96,6 +97,7 @@ class PostgresLearners:
             *_key_columns(learner),
             registered_by,
         )
+        await self._index(learner)
 
     async def update(self, learner: Learner) -> None:
         await self._conn.execute(
@@ -110,6 +112,7 @@ class PostgresLearners:
             learner.details.model_dump_json(exclude_none=True),
             *_key_columns(learner),
         )
+        await self._index(learner)
 
     async def next_issue_number(self) -> int:
         return await self._issue_numbers.next(self._conn)
@@ -132,6 +135,11 @@ class PostgresLearners:
                 "INSERT INTO learner_provider (uln, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", self._new_links
             )
             self._new_links.clear()
+
+
+def block_key_hash(key: str) -> int:
+    """A blocking key as a signed 64-bit hash: an eighth of the text's size in the index."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def _key_columns(learner: Learner) -> tuple[Any, ...]:

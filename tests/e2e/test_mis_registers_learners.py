@@ -7,6 +7,7 @@ the README, and answers are read from the provider's own queue.
 import asyncio
 import csv
 import json
+import random
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +25,10 @@ LEARNER = {
     "last_known_postcode": "LS1 4AP",
     "verification_type": 1,
 }
+
+
+def _random_name(rng: random.Random) -> str:
+    return "".join(rng.choice("BCDFGKLMNPRSTVZ") + rng.choice("AEIOU") for _ in range(3)).capitalize()
 
 
 def _check_digit_ok(uln: str) -> bool:
@@ -103,13 +108,14 @@ async def test_several_hub_processes_never_issue_a_uln_twice(start_hub, hub_cli,
     ukprn = new_ukprn()
     _add_provider(hub_cli, ukprn)
     url = hub_env["LRS_AMQP_URL"].replace("guest:guest@", f"{ukprn}:secret-pw@")
-    # Distinct people: different names, dates of birth and postcodes.
+    # Distinct people: unrelated random names, different dates of birth and postcodes.
+    rng = random.Random(7)
     learners = [
         LEARNER
         | {
-            "given_name": f"Given{chr(65 + n % 26)}{chr(65 + n // 26)}",
-            "family_name": f"Family{chr(90 - n % 26)}{chr(75 + n // 26)}",
-            "date_of_birth": (date(2008, 1, 1) + timedelta(days=n)).isoformat(),
+            "given_name": _random_name(rng),
+            "family_name": _random_name(rng),
+            "date_of_birth": (date(1975, 1, 1) + timedelta(days=n * 53)).isoformat(),
             "last_known_postcode": f"LS{1 + n % 20} {1 + n % 9}AP",
         }
         for n in range(200)

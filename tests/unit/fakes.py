@@ -13,7 +13,8 @@ from datetime import date
 from types import TracebackType
 from typing import Self
 
-from hub.model import Learner, LearnerStatus, MatchKeys, Organisation
+from hub.blocking import learner_block_keys
+from hub.model import Learner, LearnerStatus, Organisation
 from hub.normalise import name_key
 from hub.ports import (
     AuditEntry,
@@ -61,25 +62,14 @@ class FakeLearners:
         learner = self._uow.staged.learners.get(uln)
         return copy.deepcopy(learner)  # callers must not change the register by mutating a result
 
-    async def candidates(self, keys: MatchKeys) -> list[Learner]:
-        """Block as the SQL does: same date of birth and one name or postcode key, or all three keys."""
+    async def candidates(self, block_keys: set[str]) -> list[Learner]:
+        """Block as the register does: active learners sharing any blocking key."""
         self._uow.maybe_fail("learners.candidates")
-        found = []
-        for learner in self._uow.staged.learners.values():
-            theirs = learner.keys
-            same_birth_and_one_key = theirs.date_of_birth == keys.date_of_birth and (
-                theirs.family == keys.family
-                or theirs.given == keys.given
-                or theirs.postcode == keys.postcode
-                or _previous_family_key(learner) == keys.family
-            )
-            same_names_and_postcode = (theirs.family, theirs.given, theirs.postcode) == (
-                keys.family,
-                keys.given,
-                keys.postcode,
-            )
-            if learner.status == LearnerStatus.ACTIVE and (same_birth_and_one_key or same_names_and_postcode):
-                found.append(copy.deepcopy(learner))
+        found = [
+            copy.deepcopy(learner)
+            for learner in self._uow.staged.learners.values()
+            if learner.status == LearnerStatus.ACTIVE and learner_block_keys(learner) & block_keys
+        ]
         return found[:_CANDIDATE_LIMIT]
 
     async def add(self, learner: Learner, registered_by: str) -> None:

@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from contracts.learner import Demographics
+from hub.blocking import query_block_keys
 from hub.model import Learner, LearnerStatus
 
 from .builders import learner, provider
@@ -40,22 +42,27 @@ async def test_issue_numbers_are_not_rolled_back(hub_db: FakeUnitOfWorkFactory) 
         assert await uow.learners.next_issue_number() == first + 1
 
 
-async def test_candidates_block_as_the_sql_does(hub_db: FakeUnitOfWorkFactory) -> None:
-    """Candidates share the date of birth and one name or postcode key, or all three keys without it."""
-    born = date(2008, 4, 12)
-    same_family = hub_db.add_learner(learner(given_name="Zed", last_known_postcode="M1 1AA"))
-    same_given = hub_db.add_learner(learner(family_name="Zed", last_known_postcode="M1 1AA"))
-    same_postcode = hub_db.add_learner(learner(given_name="Zed", family_name="Zed"))
+async def test_candidates_are_the_active_learners_sharing_a_blocking_key(hub_db: FakeUnitOfWorkFactory) -> None:
+    """A search finds learners with one slip in any field, and not linked learners or strangers."""
+    query = Demographics(
+        given_name="Amelia",
+        family_name="Okafor",
+        date_of_birth=date(2008, 4, 12),
+        gender=2,
+        last_known_postcode="SW1A 1AA",
+    )
+    other_given = hub_db.add_learner(learner(given_name="Zed", last_known_postcode="M1 1AA"))
+    other_family = hub_db.add_learner(learner(family_name="Zed", last_known_postcode="M1 1AA"))
+    day_month_swapped = hub_db.add_learner(learner(date_of_birth=date(2008, 12, 4), last_known_postcode="M1 1AA"))
+    other_year = hub_db.add_learner(learner(date_of_birth=date(2008, 1, 3), last_known_postcode="M1 1AA"))
     previous_family = hub_db.add_learner(
         learner(given_name="Zed", family_name="Smith", previous_family_name="Okafor", last_known_postcode="M1 1AA")
     )
-    other_birthday = hub_db.add_learner(learner(date_of_birth=date(2007, 1, 1)))
     hub_db.add_learner(learner(given_name="Zed", family_name="Zed", last_known_postcode="M1 1AA"))  # dob only
-    hub_db.add_learner(learner(family_name="Zed", date_of_birth=date(2007, 1, 1)))  # two keys, other birthday
     merged = learner()
-    hub_db.add_learner(Learner(merged.uln, merged.details, status=LearnerStatus.LINKED, master_uln=same_family.uln))
+    hub_db.add_learner(Learner(merged.uln, merged.details, status=LearnerStatus.LINKED, master_uln=other_given.uln))
     async with hub_db() as uow:
-        found = await uow.learners.candidates(learner(date_of_birth=born).keys)
-    assert [c.uln for c in found] == [
-        u.uln for u in (same_family, same_given, same_postcode, previous_family, other_birthday)
-    ]
+        found = await uow.learners.candidates(query_block_keys(query))
+    assert {c.uln for c in found} == {
+        u.uln for u in (other_given, other_family, day_month_swapped, other_year, previous_family)
+    }

@@ -1,0 +1,74 @@
+"""Blocking keys: which registered learners a search even looks at.
+
+A learner is indexed under several keys and a search looks up several; the candidates are
+the learners sharing any key. Each key pairs a date of birth (or year) with one phonetic name
+or the postcode district, so that any single error (a misspelt or changed name, a swapped day
+and month, a move) still leaves at least one key that finds the right learner.
+"""
+
+import re
+from datetime import date
+
+import jellyfish
+
+from contracts.learner import Demographics
+from hub.model import Learner
+from hub.normalise import name_key, postcode_key
+
+_PARTS = re.compile(r"[\s\-]+")
+
+
+def phonetic(name: str) -> str:
+    """A sound-alike code for one name part (metaphone); other scripts keep their letters."""
+    key = name_key(name)
+    return jellyfish.metaphone(key) if key.isascii() else key
+
+
+def name_parts(name: str | None) -> set[str]:
+    """The phonetic codes of a name and of each of its parts: "Smith-Jones" -> {SM0JNS, SM0, JNS}."""
+    if not name:
+        return set()
+    parts = {phonetic(p) for p in _PARTS.split(name) if name_key(p)}
+    whole = phonetic(name)
+    return {p for p in parts | {whole} if p}
+
+
+def postcode_district(postcode: str) -> str:
+    """The outward code: "SW1A 1AA" -> "SW1A"."""
+    return postcode_key(postcode)[:-3]
+
+
+def swapped_day_month(born: date) -> date | None:
+    """The date with day and month exchanged, when that is another valid date."""
+    if born.day > 12 or born.day == born.month:
+        return None
+    return born.replace(month=born.day, day=born.month)
+
+
+def _keys(dobs: set[date], families: set[str], givens: set[str], district: str) -> set[str]:
+    keys = {f"dp:{d}:{district}" for d in dobs}
+    keys |= {f"df:{d}:{f}" for d in dobs for f in families}
+    keys |= {f"dg:{d}:{g}" for d in dobs for g in givens}
+    # Both names with the year: finds a learner whose date of birth was mistyped.
+    keys |= {f"ny:{d.year}:{f}:{g}" for d in dobs for f in families for g in givens}
+    return keys
+
+
+def learner_block_keys(learner: Learner) -> set[str]:
+    """The keys the register indexes `learner` under."""
+    d = learner.details
+    families = name_parts(d.family_name) | name_parts(d.previous_family_name)
+    return _keys({d.date_of_birth}, families, name_parts(d.given_name), postcode_district(d.last_known_postcode))
+
+
+def query_block_keys(query: Demographics) -> set[str]:
+    """The keys a search looks up: the query's own, and those of its likely slips."""
+    dobs = {query.date_of_birth}
+    swapped = swapped_day_month(query.date_of_birth)
+    if swapped:
+        dobs.add(swapped)
+    families = name_parts(query.family_name) | name_parts(query.previous_family_name)
+    givens = name_parts(query.given_name)
+    district = postcode_district(query.last_known_postcode)
+    # Given and family names entered the wrong way round.
+    return _keys(dobs, families, givens, district) | _keys(dobs, givens, families, district)
