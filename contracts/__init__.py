@@ -6,6 +6,8 @@ from contracts.learner import (
     FindLearnerByUln,
     LearnerAnswer,
     LearnerRegistered,
+    LearnersMerged,
+    LearnersUnmerged,
     LearnerUpdated,
     MessageRejected,
     RegisterLearner,
@@ -19,6 +21,8 @@ REQUESTS: dict[str, type[Contract]] = {
 # Messages the hub sends to organisations.
 ANSWERS: dict[str, type[Contract]] = {m.message_type: m for m in (LearnerAnswer, MessageRejected)}
 # The hub's own domain events on `lrs.events`.
-EVENTS: dict[str, type[Contract]] = {m.message_type: m for m in (LearnerRegistered, LearnerUpdated)}
+EVENTS: dict[str, type[Contract]] = {
+    m.message_type: m for m in (LearnerRegistered, LearnerUpdated, LearnersMerged, LearnersUnmerged)
+}
 
 __all__ = ["ANSWERS", "EVENTS", "REQUESTS", "Contract"]

@@ -16,6 +16,8 @@ from contracts.learner import (
     LearnerAnswer,
     LearnerDetails,
     LearnerRegistered,
+    LearnersMerged,
+    LearnersUnmerged,
     LearnerUpdated,
     LearnerView,
     MessageRejected,
@@ -90,5 +92,7 @@ EXAMPLES: dict[str, Contract] = {
         ),
         LearnerRegistered(uln=ULN, registered_by=UKPRN),
         LearnerUpdated(uln=ULN, version=2, updated_by=UKPRN),
+        LearnersMerged(master_uln=ULN, linked_uln="1000000043"),
+        LearnersUnmerged(master_uln=ULN, linked_uln="1000000043"),
     )
 }

@@ -110,7 +110,12 @@ class UpdateLearner(Contract):
 
 
 class Candidate(Contract):
-    """A learner that may be the one asked for, with the fields that differ from the request."""
+    """A learner that may be the one asked for, with the fields that differ from the request.
+
+    `agreement` says how each field compared (exact, nickname, similar, part, previous,
+    swapped, day_month_swapped, close, sector, district, area, unknown, differs) and `score`
+    is their weighted sum (at most 14.5), so a provider can choose among candidates.
+    """
 
     uln: Uln
     given_name: str
@@ -119,6 +124,8 @@ class Candidate(Contract):
     gender: Gender
     last_known_postcode: str
     differing_fields: list[str]
+    score: float | None = None
+    agreement: dict[str, str] = {}
 
 
 class LearnerView(Contract):
@@ -186,3 +193,19 @@ class LearnerUpdated(Contract):
     uln: Uln
     version: int
     updated_by: OrgId
+
+
+class LearnersMerged(Contract):
+    """Event: an operator merged a duplicate; `linked_uln` now resolves to `master_uln` everywhere."""
+
+    message_type = "learners.merged.v1"
+    master_uln: Uln
+    linked_uln: Uln
+
+
+class LearnersUnmerged(Contract):
+    """Event: a wrong merge was reversed; `linked_uln` is a learner of its own again."""
+
+    message_type = "learners.unmerged.v1"
+    master_uln: Uln
+    linked_uln: Uln

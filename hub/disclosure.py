@@ -69,6 +69,8 @@ def _candidate_view(scored: ScoredLearner) -> Candidate:
         gender=d.gender,
         last_known_postcode=d.last_known_postcode,
         differing_fields=list(scored.differing_fields),
+        score=scored.score,
+        agreement=scored.agreement,
     )
 
 

@@ -6,7 +6,7 @@ import signal
 import typer
 
 from adapters.bootstrap import Hub
-from adapters.cli import batch, dead, org
+from adapters.cli import batch, dead, learners, org
 from adapters.cli.context import run, settings
 from adapters.postgres.migrate import apply_migrations
 from hub.uln import check_uln
@@ -15,6 +15,7 @@ app = typer.Typer(help="Learner records hub: a message-driven Learning Records S
 app.add_typer(org.app, name="org")
 app.add_typer(batch.app, name="batch")
 app.add_typer(dead.app, name="dead")
+app.add_typer(learners.app, name="learners")
 uln_app = typer.Typer(help="ULN rules.", no_args_is_help=True)
 app.add_typer(uln_app, name="uln")
 audit_app = typer.Typer(help="The disclosure audit log.", no_args_is_help=True)

@@ -114,6 +114,20 @@ class PostgresLearners:
         )
         await self._index(learner)
 
+    async def link(self, uln: str, master_uln: str | None) -> None:
+        await self._conn.execute(
+            "UPDATE learner SET status = $2, master_uln = $3, updated_at = now() WHERE uln = $1",
+            uln,
+            "linked" if master_uln else "active",
+            master_uln,
+        )
+
+    async def recent(self, limit: int) -> list[str]:
+        rows = await self._conn.fetch(
+            "SELECT uln FROM learner WHERE status = 'active' ORDER BY created_at DESC, uln LIMIT $1", limit
+        )
+        return [r[0] for r in rows]
+
     async def next_issue_number(self) -> int:
         return await self._issue_numbers.next(self._conn)
 

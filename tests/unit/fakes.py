@@ -60,7 +60,12 @@ class FakeLearners:
     async def get(self, uln: str) -> Learner | None:
         self._uow.maybe_fail("learners.get")
         learner = self._uow.staged.learners.get(uln)
-        return copy.deepcopy(learner)  # callers must not change the register by mutating a result
+        if learner is None:
+            return None
+        found = copy.deepcopy(learner)  # callers must not change the register by mutating a result
+        linked = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
+        found.linked_ulns = linked or found.linked_ulns  # as the SQL derives them
+        return found
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
         """Block as the register does: active learners sharing any blocking key."""
@@ -84,6 +89,16 @@ class FakeLearners:
         if learner.uln not in self._uow.staged.learners:
             raise AssertionError(f"ULN {learner.uln} is not in the register; update would change no row")
         self._uow.staged.learners[learner.uln] = copy.deepcopy(learner)
+
+    async def link(self, uln: str, master_uln: str | None) -> None:
+        self._uow.maybe_fail("learners.link")
+        learner = self._uow.staged.learners[uln]
+        learner.status = LearnerStatus.LINKED if master_uln else LearnerStatus.ACTIVE
+        learner.master_uln = master_uln
+
+    async def recent(self, limit: int) -> list[str]:
+        active = [u for u, x in self._uow.staged.learners.items() if x.status == LearnerStatus.ACTIVE]
+        return list(reversed(active))[:limit]
 
     async def next_issue_number(self) -> int:
         # Like a PostgreSQL sequence: never rolled back, so it is not part of the staged state.

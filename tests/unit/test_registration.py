@@ -177,13 +177,14 @@ async def test_find_by_uln_with_matching_names_is_exact_and_links(
 
 
 async def test_find_by_linked_uln_substitutes_the_master(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
-    """A merged-away ULN is WSRC0022 with the master learner's ULN and record."""
+    """A merged-away ULN is WSRC0022 with the master learner's ULN and record, which lists its links."""
     master = hub_db.add_learner(learner())
     duplicate = learner()
     hub_db.add_learner(Learner(duplicate.uln, duplicate.details, status=LearnerStatus.LINKED, master_uln=master.uln))
     draft = await run(hub_db, registration.find_by_uln, college, find_by_uln(college, duplicate.uln))
+    with_links = Learner(master.uln, master.details, linked_ulns=[duplicate.uln])
     assert draft == AnswerDraft(
-        FindLearnerByUln.message_type, ResponseCode.LINKED_LEARNER, uln=master.uln, learner=master
+        FindLearnerByUln.message_type, ResponseCode.LINKED_LEARNER, uln=master.uln, learner=with_links
     )
 
 

@@ -1,0 +1,58 @@
+"""`hub learners ...`: merge and unmerge duplicates, and list likely ones (operators)."""
+
+import typer
+
+from adapters.cli.context import operator, run
+from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from hub import linking
+from hub.linking import LikelyDuplicate, LinkOutcome
+
+app = typer.Typer(help="The Learner Register: linked learners and duplicates.", no_args_is_help=True)
+
+
+def _report(outcome: LinkOutcome, done: str) -> None:
+    if not outcome.applied:
+        typer.echo(f"refused: {outcome.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(done)
+
+
+@app.command("merge")
+def merge(master: str, linked: str) -> None:
+    """Merge LINKED into MASTER: LINKED stays valid and resolves to MASTER (WSRC0022)."""
+
+    async def _merge() -> LinkOutcome:
+        async with operator() as op, PostgresUnitOfWork(op.pool) as uow:
+            outcome = await linking.merge_learners(uow, master, linked)
+            await uow.commit()
+            return outcome
+
+    _report(run(_merge()), f"{linked} is now linked to {master}; a learners.merged event is queued")
+
+
+@app.command("unmerge")
+def unmerge(master: str, linked: str) -> None:
+    """Reverse a wrong merge: LINKED becomes a learner of its own again."""
+
+    async def _unmerge() -> LinkOutcome:
+        async with operator() as op, PostgresUnitOfWork(op.pool) as uow:
+            outcome = await linking.unmerge_learners(uow, master, linked)
+            await uow.commit()
+            return outcome
+
+    _report(run(_unmerge()), f"{linked} is no longer linked to {master}; a learners.unmerged event is queued")
+
+
+@app.command("duplicates")
+def duplicates(recent: int = typer.Option(1000, help="look for duplicates of the most recently registered")) -> None:
+    """List likely duplicates already in the register, best first, with how their fields agree."""
+
+    async def _find() -> list[LikelyDuplicate]:
+        async with operator() as op, PostgresUnitOfWork(op.pool) as uow:
+            return await linking.likely_duplicates(uow, await uow.learners.recent(recent))
+
+    pairs = run(_find())
+    for p in pairs:
+        agreed = ", ".join(f"{f} {level}" for f, level in p.agreement.items())
+        typer.echo(f"{p.uln}\t{p.other_uln}\tscore {p.score:g}\t{agreed}")
+    typer.echo(f"{len(pairs)} likely duplicate pair(s)")
