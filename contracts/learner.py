@@ -5,9 +5,9 @@ contract with a new `message_type`.
 """
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from contracts.base import Contract
 from contracts.codes import AbilityToShare, Gender, ResponseCode, VerificationType
@@ -87,12 +87,25 @@ class FindLearnerByDemographics(Contract):
 
 
 class RegisterLearner(Contract):
-    """Find the learner, or issue a new ULN when nobody matches (LRS registerSingleLearner)."""
+    """Find the learner, or issue a new ULN when nobody matches (LRS registerSingleLearner).
+
+    After a possible-match answer, send it again with either `confirmed_uln` (this candidate
+    is the learner) or `create_anyway_reason` (none of them is: issue a new ULN; the reason is
+    kept for review). A new ULN is never issued over an exact match.
+    """
 
     message_type = "learner.register.v1"
     ukprn: OrgId
     mis_identifier: MisIdentifier | None = None
     learner: LearnerDetails
+    confirmed_uln: Uln | None = None
+    create_anyway_reason: Annotated[Text255, StringConstraints(min_length=10)] | None = None
+
+    @model_validator(mode="after")
+    def _one_resolution(self) -> "RegisterLearner":
+        if self.confirmed_uln and self.create_anyway_reason:
+            raise ValueError("send confirmed_uln or create_anyway_reason, not both")
+        return self
 
 
 class UpdateLearner(Contract):

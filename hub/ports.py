@@ -71,6 +71,10 @@ class LearnerRepository(Protocol):
         """Make `uln` a linked ULN of `master_uln`, or (None) an active learner again."""
         ...
 
+    async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
+        """Keep why a provider had a new ULN issued despite possible matches."""
+        ...
+
     async def recent(self, limit: int) -> list[str]:
         """The ULNs of the most recently registered active learners."""
         ...

@@ -112,7 +112,11 @@ async def _issue_uln(uow: UnitOfWork) -> str:
 
 
 async def register_learner(uow: UnitOfWork, sender: Organisation, request: RegisterLearner, today: date) -> AnswerDraft:
-    """Find the learner first; issue a new ULN only when nobody matches and the data suffice."""
+    """Find the learner first; issue a new ULN only when nobody matches and the data suffice.
+
+    After possible matches the provider resolves them: `confirmed_uln` names the candidate
+    that is the learner; `create_anyway_reason` has a new ULN issued, the reason kept.
+    """
     refusal = _insufficient_for_new_uln(request.learner, today)
     if refusal is not None:
         return replace(refusal, mis_identifier=request.mis_identifier)
@@ -120,18 +124,46 @@ async def register_learner(uow: UnitOfWork, sender: Organisation, request: Regis
     # waits, then finds the first. A date of birth is shared by few, so contention stays low.
     await uow.learners.lock_births_on(request.learner.date_of_birth)
     result = await _find(uow, request.learner)
-    if result.outcome != MatchOutcome.NONE:
-        answer = await _answer_match(uow, sender, request.message_type, result)
-        return replace(answer, mis_identifier=request.mis_identifier)
+    kind = request.message_type
+    if request.confirmed_uln and result.outcome in (MatchOutcome.POSSIBLE, MatchOutcome.AMBIGUOUS):
+        answer = await _confirm(uow, sender, kind, result, request.confirmed_uln)
+    elif result.outcome == MatchOutcome.NONE or (
+        request.create_anyway_reason and result.outcome in (MatchOutcome.POSSIBLE, MatchOutcome.TOO_MANY)
+    ):
+        overridden = None if result.outcome == MatchOutcome.NONE else [m.learner.uln for m in result.matches]
+        answer = await _register_new(uow, sender, request, overridden)
+    else:
+        answer = await _answer_match(uow, sender, kind, result)
+    return replace(answer, mis_identifier=request.mis_identifier)
+
+
+async def _confirm(
+    uow: UnitOfWork, sender: Organisation, kind: str, result: MatchResult, confirmed_uln: str
+) -> AnswerDraft:
+    chosen = next((m.learner for m in result.matches if m.learner.uln == confirmed_uln), None)
+    if chosen is None:
+        # Only a candidate the hub itself offered can be confirmed: a ULN from elsewhere could
+        # be anyone's.
+        return AnswerDraft(kind, ResponseCode.NO_MATCH, "The confirmed ULN is not a candidate for these details")
+    await uow.learners.link_provider(chosen.uln, sender.org_id)
+    return AnswerDraft(
+        kind, ResponseCode.EXACT_MATCH, "Exact match: candidate confirmed", uln=chosen.uln, learner=chosen
+    )
+
+
+async def _register_new(
+    uow: UnitOfWork, sender: Organisation, request: RegisterLearner, overridden: list[str] | None
+) -> AnswerDraft:
     learner = Learner(uln=await _issue_uln(uow), details=request.learner)
     await uow.learners.add(learner, registered_by=sender.org_id)
     await uow.learners.link_provider(learner.uln, sender.org_id)
+    if overridden is not None and request.create_anyway_reason:
+        await uow.learners.record_override(learner.uln, sender.org_id, request.create_anyway_reason, overridden)
     return AnswerDraft(
         request.message_type,
         ResponseCode.LEARNER_REGISTERED,
         uln=learner.uln,
         learner=learner,
-        mis_identifier=request.mis_identifier,
         events=(LearnerRegistered(uln=learner.uln, registered_by=sender.org_id),),
     )
 

@@ -122,6 +122,15 @@ class PostgresLearners:
             master_uln,
         )
 
+    async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
+        await self._conn.execute(
+            "INSERT INTO registration_override (uln, org_id, reason, candidate_ulns) VALUES ($1, $2, $3, $4)",
+            uln,
+            org_id,
+            reason,
+            candidate_ulns,
+        )
+
     async def recent(self, limit: int) -> list[str]:
         rows = await self._conn.fetch(
             "SELECT uln FROM learner WHERE status = 'active' ORDER BY created_at DESC, uln LIMIT $1", limit

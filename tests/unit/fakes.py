@@ -43,6 +43,7 @@ class FakeState:
     provider_links: set[tuple[str, str]] = field(default_factory=set)  # (uln, org_id)
     organisations: dict[str, Organisation] = field(default_factory=dict)
     inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=dict)  # (consumer, message_id)
+    overrides: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)  # uln -> (org, reason, candidates)
     outbox: list[OutboundMessage] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     batch_rows: list[BatchRowOutcome] = field(default_factory=list)
@@ -95,6 +96,9 @@ class FakeLearners:
         learner = self._uow.staged.learners[uln]
         learner.status = LearnerStatus.LINKED if master_uln else LearnerStatus.ACTIVE
         learner.master_uln = master_uln
+
+    async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
+        self._uow.staged.overrides[uln] = (org_id, reason, candidate_ulns)
 
     async def recent(self, limit: int) -> list[str]:
         active = [u for u, x in self._uow.staged.learners.items() if x.status == LearnerStatus.ACTIVE]

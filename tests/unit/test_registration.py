@@ -261,3 +261,53 @@ async def test_a_different_learner_named_in_cyrillic_is_never_given_anothers_uln
     request = register(college, details(given_name="Сергей", family_name="Петров", gender=1))
     draft = await run(hub_db, registration.register_learner, college, request)
     assert (draft.code, draft.uln is not None, draft.uln != dmitri.uln) == (ResponseCode.LEARNER_REGISTERED, True, True)
+
+
+# --- resolving possible matches ------------------------------------------------------------
+
+
+async def test_provider_confirms_an_offered_candidate(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
+    """Re-sending a near miss with confirmed_uln of an offered candidate answers that learner as exact."""
+    amelia = hub_db.add_learner(learner())
+    request = RegisterLearner(ukprn=college.org_id, learner=details(given_name="Amelie"), confirmed_uln=amelia.uln)
+    draft = await run(hub_db, registration.register_learner, college, request)
+
+    assert (draft.code, draft.uln, len(hub_db.state.learners)) == (ResponseCode.EXACT_MATCH, amelia.uln, 1)
+    assert (amelia.uln, college.org_id) in hub_db.state.provider_links
+
+
+async def test_a_uln_that_was_not_offered_cannot_be_confirmed(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation
+) -> None:
+    """Confirming a ULN that is not among the candidates for these details discloses nothing and links nothing."""
+    hub_db.add_learner(learner())
+    stranger = hub_db.add_learner(learner(given_name="Thomas", family_name="Whitfield", date_of_birth=date(1990, 1, 1)))
+    request = RegisterLearner(ukprn=college.org_id, learner=details(given_name="Amelie"), confirmed_uln=stranger.uln)
+    draft = await run(hub_db, registration.register_learner, college, request)
+
+    assert (draft.code, draft.uln, draft.learner) == (ResponseCode.NO_MATCH, None, None)
+    assert (stranger.uln, college.org_id) not in hub_db.state.provider_links
+
+
+async def test_create_anyway_issues_a_uln_and_keeps_the_reason(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation
+) -> None:
+    """With create_anyway_reason a near miss gets a new ULN, and the reason and overridden candidates are kept."""
+    amelia = hub_db.add_learner(learner())
+    reason = "Twin sister, confirmed by the school office"
+    request = RegisterLearner(ukprn=college.org_id, learner=details(given_name="Amelie"), create_anyway_reason=reason)
+    draft = await run(hub_db, registration.register_learner, college, request)
+
+    assert (draft.code, draft.uln is not None, draft.uln != amelia.uln) == (ResponseCode.LEARNER_REGISTERED, True, True)
+    assert hub_db.state.overrides == {draft.uln: (college.org_id, reason, [amelia.uln])}
+
+
+async def test_create_anyway_never_overrides_an_exact_match(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation
+) -> None:
+    """An exact match is answered with the existing ULN even when create_anyway_reason is given."""
+    amelia = hub_db.add_learner(learner())
+    request = RegisterLearner(ukprn=college.org_id, learner=details(), create_anyway_reason="I insist on a new one")
+    draft = await run(hub_db, registration.register_learner, college, request)
+
+    assert (draft.code, draft.uln, len(hub_db.state.learners)) == (ResponseCode.EXACT_MATCH, amelia.uln, 1)
