@@ -1,0 +1,1 @@
+"""Benchmarks. A package so the test suite can reuse their machinery (`import bench.synthetic`)."""
