@@ -47,7 +47,6 @@ from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
 from hub.blocking import learner_block_keys
 from hub.model import Learner, Organisation
-from hub.normalise import name_key, postcode_key
 from hub.routing import INBOUND_EXCHANGE
 from hub.uln import uln_for_issue_number
 
@@ -78,10 +77,7 @@ def person(rng: random.Random) -> dict[str, object]:
     }
 
 
-_LEARNER_COLUMNS = (
-    "uln status master_uln version details given_key family_key date_of_birth gender postcode_key "
-    "previous_family_key registered_by"
-).split()
+_LEARNER_COLUMNS = ("uln status master_uln version details date_of_birth gender registered_by").split()
 
 
 async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Random) -> list[dict[str, object]]:
@@ -97,9 +93,8 @@ async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Ran
             continue
         p = person(rng)
         d = LearnerDetails.model_validate(p)
-        given, family, postcode = name_key(d.given_name), name_key(d.family_name), postcode_key(d.last_known_postcode)
         details = d.model_dump_json(exclude_none=True)
-        records.append((uln, "active", None, 1, details, given, family, d.date_of_birth, d.gender, postcode, None, org))
+        records.append((uln, "active", None, 1, details, d.date_of_birth, d.gender, org))
         blocks.extend((block_key_hash(k), uln) for k in learner_block_keys(Learner(uln, d)))
         people.append(p)
     await conn.copy_records_to_table("learner", records=records, columns=_LEARNER_COLUMNS)

@@ -13,7 +13,6 @@ from contracts.learner import LearnerDetails
 from hub.blocking import learner_block_keys
 from hub.errors import TransientError
 from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
-from hub.normalise import name_key
 from hub.ports import BatchRowOutcome, InboxRecord
 
 _BIRTH_LOCK_SPACE = 7_411_002  # first key of the two-key advisory locks on dates of birth
@@ -85,16 +84,16 @@ class PostgresLearners:
     async def add(self, learner: Learner, registered_by: str) -> None:
         await self._conn.execute(
             """
-            INSERT INTO learner (uln, status, master_uln, version, details, given_key, family_key,
-                                 date_of_birth, gender, postcode_key, previous_family_key, registered_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            INSERT INTO learner (uln, status, master_uln, version, details, date_of_birth, gender, registered_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             """,
             learner.uln,
             learner.status.value,
             learner.master_uln,
             learner.version,
             learner.details.model_dump_json(exclude_none=True),
-            *_key_columns(learner),
+            learner.details.date_of_birth,
+            learner.details.gender,
             registered_by,
         )
         await self._index(learner)
@@ -102,15 +101,14 @@ class PostgresLearners:
     async def update(self, learner: Learner) -> None:
         await self._conn.execute(
             """
-            UPDATE learner SET version = $2, details = $3, given_key = $4, family_key = $5,
-                date_of_birth = $6, gender = $7, postcode_key = $8, previous_family_key = $9,
-                updated_at = now()
+            UPDATE learner SET version = $2, details = $3, date_of_birth = $4, gender = $5, updated_at = now()
             WHERE uln = $1
             """,
             learner.uln,
             learner.version,
             learner.details.model_dump_json(exclude_none=True),
-            *_key_columns(learner),
+            learner.details.date_of_birth,
+            learner.details.gender,
         )
         await self._index(learner)
 
@@ -163,19 +161,6 @@ class PostgresLearners:
 def block_key_hash(key: str) -> int:
     """A blocking key as a signed 64-bit hash: an eighth of the text's size in the index."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def _key_columns(learner: Learner) -> tuple[Any, ...]:
-    keys = learner.keys
-    previous = learner.details.previous_family_name
-    return (
-        keys.given,
-        keys.family,
-        learner.details.date_of_birth,
-        keys.gender,
-        keys.postcode,
-        name_key(previous) if previous else None,
-    )
 
 
 class PostgresOrganisations:

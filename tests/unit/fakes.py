@@ -15,7 +15,6 @@ from typing import Self
 
 from hub.blocking import learner_block_keys
 from hub.model import Learner, LearnerStatus, Organisation
-from hub.normalise import name_key
 from hub.ports import (
     AuditEntry,
     AuditLog,
@@ -47,11 +46,6 @@ class FakeState:
     outbox: list[OutboundMessage] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     batch_rows: list[BatchRowOutcome] = field(default_factory=list)
-
-
-def _previous_family_key(learner: Learner) -> str | None:
-    previous = learner.details.previous_family_name
-    return name_key(previous) if previous else None  # as adapters/postgres/repositories._key_columns
 
 
 class FakeLearners:

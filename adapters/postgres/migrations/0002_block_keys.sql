@@ -14,3 +14,10 @@ DROP INDEX learner_dob_family;
 DROP INDEX learner_dob_given;
 DROP INDEX learner_dob_postcode;
 DROP INDEX learner_names_postcode;
+
+-- The normalised key columns served only those indexes; the blocking keys replace them.
+ALTER TABLE learner
+    DROP COLUMN given_key,
+    DROP COLUMN family_key,
+    DROP COLUMN postcode_key,
+    DROP COLUMN previous_family_key;
