@@ -281,6 +281,8 @@ def _moved_elsewhere(gen: PersonGenerator, d: Demographics) -> Demographics:
 
 
 def _postcode_formatted(gen: PersonGenerator, d: Demographics) -> Demographics:
+    # The contract's Postcode type already puts "ls144ap" into "LS14 4AP" form: this kind keeps
+    # checking that it does, end to end, whatever the matcher does with postcodes.
     return demographics(d, last_known_postcode=_postcode_format(gen, d.last_known_postcode))
 
 
@@ -591,7 +593,9 @@ def main() -> None:
         metavar="N",
         help="crowd birth dates to the learners-per-day of a register of N (e.g. 10000000); ages become meaningless",
     )
-    parser.add_argument("--hard", action="store_true", help="also ask the HARD_KINDS (compound errors, dob typos)")
+    parser.add_argument(
+        "--hard", action="store_true", help="also ask the HARD_KINDS (compound errors, dob typos), on top of --queries"
+    )
     args = parser.parse_args()
     report = run(args.learners, args.queries, args.seed, args.examples, args.density_of, args.hard)
     for s in report.kinds.values():
