@@ -45,12 +45,12 @@ def swapped_day_month(born: date) -> date | None:
     return born.replace(month=born.day, day=born.month)
 
 
-def _keys(dobs: set[date], families: set[str], givens: set[str], district: str) -> set[str]:
+def _keys(dobs: set[date], families: set[str], givens: set[str], district: str, years: set[int]) -> set[str]:
     keys = {f"dp:{d}:{district}" for d in dobs}
     keys |= {f"df:{d}:{f}" for d in dobs for f in families}
     keys |= {f"dg:{d}:{g}" for d in dobs for g in givens}
     # Both names with the year: finds a learner whose date of birth was mistyped.
-    keys |= {f"ny:{d.year}:{f}:{g}" for d in dobs for f in families for g in givens}
+    keys |= {f"ny:{y}:{f}:{g}" for y in years for f in families for g in givens}
     return keys
 
 
@@ -58,7 +58,8 @@ def learner_block_keys(learner: Learner) -> set[str]:
     """The keys the register indexes `learner` under."""
     d = learner.details
     families = name_parts(d.family_name) | name_parts(d.previous_family_name)
-    return _keys({d.date_of_birth}, families, name_parts(d.given_name), postcode_district(d.last_known_postcode))
+    district = postcode_district(d.last_known_postcode)
+    return _keys({d.date_of_birth}, families, name_parts(d.given_name), district, {d.date_of_birth.year})
 
 
 def query_block_keys(query: Demographics) -> set[str]:
@@ -70,5 +71,7 @@ def query_block_keys(query: Demographics) -> set[str]:
     families = name_parts(query.family_name) | name_parts(query.previous_family_name)
     givens = name_parts(query.given_name)
     district = postcode_district(query.last_known_postcode)
+    # A year of birth off by one is a common slip too.
+    years = {query.date_of_birth.year + delta for delta in (-1, 0, 1)}
     # Given and family names entered the wrong way round.
-    return _keys(dobs, families, givens, district) | _keys(dobs, givens, families, district)
+    return _keys(dobs, families, givens, district, years) | _keys(dobs, givens, families, district, years)

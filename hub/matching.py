@@ -19,7 +19,7 @@ from enum import StrEnum
 from functools import cache
 
 from nicknames import NickNamer
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from contracts.codes import Gender
 from contracts.learner import Demographics
@@ -88,7 +88,12 @@ def _name_level(ours: str, theirs: str, given: bool) -> str:
         return "exact"
     if given and _name_forms(a) & _name_forms(b):
         return "nickname"
-    if JaroWinkler.similarity(a, b) >= _FUZZY_NAME or (a.isascii() and b.isascii() and phonetic(a) == phonetic(b)):
+    # One slip (an insertion, deletion, substitution or two letters swapped) in a name of three
+    # letters or more, or close by Jaro-Winkler, or alike by sound. Jaro-Winkler alone judges
+    # short names harshly: Lisa/Liaa is 0.87.
+    one_slip = min(len(a), len(b)) >= 3 and OSA.distance(a, b) <= 1
+    alike = a.isascii() and b.isascii() and phonetic(a) == phonetic(b)
+    if one_slip or alike or JaroWinkler.similarity(a, b) >= _FUZZY_NAME:
         return "similar"
     if name_parts(ours) & name_parts(theirs):
         return "part"  # one part of a hyphenated or multi-part name
@@ -97,8 +102,9 @@ def _name_level(ours: str, theirs: str, given: bool) -> str:
 
 def _family_level(query: Demographics, learner: Learner) -> str:
     level = _name_level(query.family_name, learner.details.family_name, given=False)
-    if level in ("exact", "similar"):
+    if level == "exact":
         return level
+    # A changed family name agreeing exactly with the one before outranks a merely similar one.
     ours = {name_key(n) for n in (query.family_name, query.previous_family_name) if n}
     theirs = {name_key(n) for n in (learner.details.family_name, learner.details.previous_family_name) if n}
     return "previous" if ours & theirs else level
