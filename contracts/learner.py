@@ -165,6 +165,9 @@ class LearnerAnswer(Contract):
     learner: LearnerView | None = None
     candidates: list[Candidate] = []
     mis_identifier: str | None = None
+    # Why an exact match matched: how each field agreed, and the weighted score.
+    score: float | None = None
+    agreement: dict[str, str] = {}
 
 
 class RejectionError(Contract):

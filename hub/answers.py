@@ -48,6 +48,7 @@ class AnswerDraft:
     uln: str | None = None
     learner: Learner | None = None
     candidates: tuple[ScoredLearner, ...] = ()
+    match: ScoredLearner | None = None  # how an exact match agreed, to explain it
     mis_identifier: str | None = None
     events: tuple[Contract, ...] = ()
     batch_return_code: BatchReturnCode | None = None

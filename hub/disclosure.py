@@ -146,6 +146,8 @@ async def send_answer(
         learner=view,
         candidates=candidates,
         mis_identifier=draft.mis_identifier,
+        score=draft.match.score if draft.match and view else None,
+        agreement=draft.match.agreement if draft.match and view else {},
     )
     await _queue(uow, recipient, answer, correlation_id, headers)
     return answer

@@ -116,8 +116,16 @@ def _dob_level(query: Demographics, learner: Learner) -> str:
         return "exact"
     if swapped_day_month(ours) == theirs:
         return "day_month_swapped"
-    same = (ours.year == theirs.year) + (ours.month == theirs.month) + (ours.day == theirs.day)
-    return "close" if same == 2 else "differs"
+    pairs = [
+        (a, b) for a, b in ((ours.year, theirs.year), (ours.month, theirs.month), (ours.day, theirs.day)) if a != b
+    ]
+    return "close" if len(pairs) == 1 and _slip(*pairs[0]) else "differs"
+
+
+def _slip(a: int, b: int) -> bool:
+    """Whether two numbers differ as a keying slip would: by one, in one digit, or digits swapped."""
+    x, y = f"{a:02d}", f"{b:02d}"
+    return abs(a - b) == 1 or (len(x) == len(y) and sum(p != q for p, q in zip(x, y, strict=True)) == 1) or x == y[::-1]
 
 
 def _gender_level(query: Demographics, learner: Learner) -> str:

@@ -72,9 +72,11 @@ async def find_by_demographics(
 async def _answer_match(uow: UnitOfWork, sender: Organisation, kind: str, result: MatchResult) -> AnswerDraft:
     match result.outcome:
         case MatchOutcome.EXACT:
-            learner = result.matches[0].learner
-            await uow.learners.link_provider(learner.uln, sender.org_id)
-            return AnswerDraft(kind, ResponseCode.EXACT_MATCH, uln=learner.uln, learner=learner)
+            match = result.matches[0]
+            await uow.learners.link_provider(match.learner.uln, sender.org_id)
+            return AnswerDraft(
+                kind, ResponseCode.EXACT_MATCH, uln=match.learner.uln, learner=match.learner, match=match
+            )
         case MatchOutcome.AMBIGUOUS:
             return AnswerDraft(kind, ResponseCode.SAME_MANDATORY_FIELDS_EXIST, candidates=result.matches)
         case MatchOutcome.POSSIBLE:
