@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 from yarl import URL
 
-from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.repositories import IssueNumbers, PostgresOrganisations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.batcher import MicroBatcher
@@ -73,6 +73,7 @@ class Hub:
 
     async def __aenter__(self) -> Self:
         s = self.settings
+        await asyncio.to_thread(ensure_database, s.database_url)
         await asyncio.to_thread(apply_migrations, s.database_url)
         self.pool = await create_pool(s)
         self._stack.push_async_callback(self.pool.close)

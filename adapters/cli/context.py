@@ -8,12 +8,15 @@ from functools import cache
 from typing import Any, TypeVar
 
 import asyncpg
+import psycopg
+import typer
 from aio_pika.abc import AbstractChannel
+from aio_pika.exceptions import AMQPError
 
 from adapters.bootstrap import connect_channel, create_pool
 from adapters.log import configure_logging
-from adapters.postgres.migrate import apply_migrations
-from adapters.rabbit.admin import BrokerAdmin
+from adapters.postgres.migrate import apply_migrations, ensure_database
+from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.settings import Settings
 
 T = TypeVar("T")
@@ -27,7 +30,13 @@ def settings() -> Settings:
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
+    """Run a command; a service that cannot be reached is one line on stderr and exit 2."""
+    try:
+        return asyncio.run(coroutine)
+    except (OSError, psycopg.OperationalError, asyncpg.PostgresError, AMQPError, BrokerAdminError) as e:
+        typer.echo(f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}", err=True)
+        typer.echo("are PostgreSQL and RabbitMQ running? (`make services`; settings: LRS_* variables)", err=True)
+        raise typer.Exit(2) from e
 
 
 @dataclass
@@ -43,6 +52,7 @@ async def operator(migrate: bool = True) -> AsyncIterator[Operator]:
     """Database, broker and management API, as the hub's own user, for one command."""
     s = settings()
     if migrate:
+        await asyncio.to_thread(ensure_database, s.database_url)
         await asyncio.to_thread(apply_migrations, s.database_url)
     admin = BrokerAdmin(s.rabbit_management_url, s.rabbit_management_user, s.rabbit_management_password, s.vhost)
     pool = await create_pool(s)

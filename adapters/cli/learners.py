@@ -1,46 +1,44 @@
 """`hub learners ...`: merge and unmerge duplicates, and list likely ones (operators)."""
 
+from collections.abc import Awaitable, Callable
+
 import typer
 
 from adapters.cli.context import operator, run
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub import linking
 from hub.linking import LikelyDuplicate, LinkOutcome
+from hub.ports import UnitOfWork
 
 app = typer.Typer(help="The Learner Register: linked learners and duplicates.", no_args_is_help=True)
 
 
-def _report(outcome: LinkOutcome, done: str) -> None:
+def _apply(change: Callable[[UnitOfWork, str, str], Awaitable[LinkOutcome]], master: str, linked: str) -> LinkOutcome:
+    async def _run() -> LinkOutcome:
+        async with operator() as op, PostgresUnitOfWork(op.pool) as uow:
+            outcome = await change(uow, master, linked)
+            await uow.commit()
+            return outcome
+
+    outcome = run(_run())
     if not outcome.applied:
         typer.echo(f"refused: {outcome.reason}", err=True)
         raise typer.Exit(1)
-    typer.echo(done)
+    return outcome
 
 
 @app.command("merge")
 def merge(master: str, linked: str) -> None:
     """Merge LINKED into MASTER: LINKED stays valid and resolves to MASTER (WSRC0022)."""
-
-    async def _merge() -> LinkOutcome:
-        async with operator() as op, PostgresUnitOfWork(op.pool) as uow:
-            outcome = await linking.merge_learners(uow, master, linked)
-            await uow.commit()
-            return outcome
-
-    _report(run(_merge()), f"{linked} is now linked to {master}; a learners.merged event is queued")
+    _apply(linking.merge_learners, master, linked)
+    typer.echo(f"{linked} is now linked to {master}; a learners.merged event is queued")
 
 
 @app.command("unmerge")
 def unmerge(master: str, linked: str) -> None:
     """Reverse a wrong merge: LINKED becomes a learner of its own again."""
-
-    async def _unmerge() -> LinkOutcome:
-        async with operator() as op, PostgresUnitOfWork(op.pool) as uow:
-            outcome = await linking.unmerge_learners(uow, master, linked)
-            await uow.commit()
-            return outcome
-
-    _report(run(_unmerge()), f"{linked} is no longer linked to {master}; a learners.unmerged event is queued")
+    _apply(linking.unmerge_learners, master, linked)
+    typer.echo(f"{linked} is no longer linked to {master}; a learners.unmerged event is queued")
 
 
 @app.command("duplicates")

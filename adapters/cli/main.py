@@ -8,7 +8,7 @@ import typer
 from adapters.bootstrap import Hub
 from adapters.cli import batch, dead, learners, org
 from adapters.cli.context import run, settings
-from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.migrate import apply_migrations, ensure_database
 from hub.uln import check_uln
 
 app = typer.Typer(help="Learner records hub: a message-driven Learning Records Service.", no_args_is_help=True)
@@ -40,6 +40,7 @@ def serve() -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
+    ensure_database(settings().database_url)
     applied = apply_migrations(settings().database_url)
     typer.echo(f"{applied} migration(s) applied")
 
