@@ -24,6 +24,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from contracts.codes import Gender
 from contracts.learner import Demographics
 from hub.blocking import name_parts, phonetic, swapped_day_month
+from hub.diminutives import diminutive_forms
 from hub.model import Learner
 from hub.normalise import name_key, postcode_key
 
@@ -78,7 +79,7 @@ def _nicknamer() -> NickNamer:
 def _name_forms(key: str) -> frozenset[str]:
     """A given name with its nicknames and the names it shortens: william -> {william, bill, will, ...}."""
     n = _nicknamer()
-    forms = {key} | n.nicknames_of(key) | n.canonicals_of(key)
+    forms = {key} | n.nicknames_of(key) | n.canonicals_of(key) | diminutive_forms(key)
     return frozenset(name_key(f) for f in forms)
 
 

@@ -150,3 +150,11 @@ def test_letters_with_a_stroke_fold_like_other_accents() -> None:
     """Łukasz Søren typed as Lukasz Soren still matches exactly, as Zoë typed as Zoe does."""
     lukasz = learner(given_name="Łukasz", family_name="Søren")
     assert match_learner(query(given_name="Lukasz", family_name="Soren"), [lukasz]) == exact(lukasz)
+
+
+@pytest.mark.parametrize(("registered", "asked"), [("Oliver", "Olly"), ("Olivia", "Livvy"), ("Alfred", "Alfie")])
+def test_british_diminutives_are_nicknames(registered: str, asked: str) -> None:
+    """Short forms the American nicknames dataset lacks still count as the same given name."""
+    someone = learner(given_name=registered)
+    result = match_learner(query(given_name=asked), [someone])
+    assert [(m.learner.uln, m.agreement["given_name"]) for m in result.matches] == [(someone.uln, "nickname")]
