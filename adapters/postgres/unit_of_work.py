@@ -65,8 +65,12 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         with translated():
             self._conn = await self._pool.acquire()
-            self._tx = self._conn.transaction()
-            await self._tx.start()
+            try:
+                self._tx = self._conn.transaction()
+                await self._tx.start()
+            except BaseException:
+                await self._pool.release(self._conn)
+                raise
         self.learners = PostgresLearners(self._conn, self._issue_numbers)
         self.organisations = PostgresOrganisations(self._conn)
         self.inbox = PostgresInbox(self._conn)
@@ -79,8 +83,8 @@ class PostgresUnitOfWork:
         try:
             if self._tx is not None:
                 await self._tx.rollback()
-        except asyncpg.InterfaceError:
-            pass  # the connection broke; the server rolled back already
+        except (asyncpg.InterfaceError, asyncpg.PostgresError):
+            pass  # the connection broke or the commit itself failed: nothing is left to roll back
         finally:
             if self._conn is not None:
                 await self._pool.release(self._conn)
