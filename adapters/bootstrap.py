@@ -17,7 +17,7 @@ from faststream.rabbit import RabbitBroker
 from yarl import URL
 
 from adapters.postgres.migrate import apply_migrations, ensure_database
-from adapters.postgres.repositories import IssueNumbers, PostgresOrganisations
+from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, PostgresOrganisations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
@@ -65,11 +65,12 @@ class Hub:
         self._stack = AsyncExitStack()
         self._issue_numbers = IssueNumbers()
         self._on_commit: Callable[[list[OutboxRow]], None] | None = None
+        self._frequencies: NameFrequencyCache | None = None
         self.pool: asyncpg.Pool
         self.channel: AbstractChannel
 
     def new_uow(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, self._issue_numbers, self._on_commit)
+        return PostgresUnitOfWork(self.pool, self._issue_numbers, self._on_commit, self._frequencies)
 
     async def __aenter__(self) -> Self:
         s = self.settings
@@ -77,6 +78,7 @@ class Hub:
         await asyncio.to_thread(apply_migrations, s.database_url)
         self.pool = await create_pool(s)
         self._stack.push_async_callback(self.pool.close)
+        self._frequencies = NameFrequencyCache(self.pool)
         connection, self.channel = await connect_channel(s)
         self._stack.push_async_callback(connection.close)
         await declare_topology(self.channel, s.delivery_limit)

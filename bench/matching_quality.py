@@ -39,6 +39,7 @@ from rich.table import Table
 from bench.synthetic import ACCENTED, PersonGenerator, SyntheticRegister, nickname_forms, plain, synthetic_register
 from contracts.learner import Demographics, LearnerDetails
 from hub.blocking import learner_block_keys, query_block_keys
+from hub.frequencies import NameFrequencies
 from hub.matching import MatchOutcome, MatchResult, match_learner
 from hub.model import Learner
 from hub.normalise import name_key
@@ -535,6 +536,8 @@ def run(
     crowding = max(1, round(density_of / learners)) if density_of else 1
     register = synthetic_register(learners, seed, crowding)
     index = BlockingIndex(register.learners)
+    # The register's own name frequencies, as the hub computes them from its learners.
+    frequencies = NameFrequencies.of_names((x.details.given_name, x.details.family_name, 1) for x in register.learners)
     per_kind = {kind: queries // len(KINDS) + (i < queries % len(KINDS)) for i, kind in enumerate(KINDS)}
     if hard:
         per_kind |= dict.fromkeys(HARD_KINDS, queries // len(KINDS))
@@ -543,7 +546,7 @@ def run(
         stats = results[kind] = KindStats(kind, registered=kind not in UNREGISTERED, headline=kind in KINDS)
         for q in queries_of_kind(kind, count, register, seed, crowding):
             candidates = index.candidates(q.demographics)
-            tally(stats, q, candidates, match_learner(q.demographics, candidates), keep_examples)
+            tally(stats, q, candidates, match_learner(q.demographics, candidates, frequencies), keep_examples)
     return Report(len(register.learners), seed, crowding, results, time.perf_counter() - started)
 
 

@@ -72,6 +72,7 @@ class LikelyDuplicate:
 async def likely_duplicates(uow: UnitOfWork, ulns: list[str]) -> list[LikelyDuplicate]:
     """Look for duplicates of each of `ulns` in the register, as a search for them would."""
     found: dict[tuple[str, str], LikelyDuplicate] = {}
+    frequencies = await uow.learners.name_frequencies()
     for uln in ulns:
         learner = await uow.learners.get(uln)
         if learner is None or learner.status != LearnerStatus.ACTIVE:
@@ -80,7 +81,7 @@ async def likely_duplicates(uow: UnitOfWork, ulns: list[str]) -> list[LikelyDupl
             pair = tuple(sorted((uln, other.uln)))
             if other.uln == uln or pair in found:
                 continue
-            scored = score_learner(learner.details, other)
+            scored = score_learner(learner.details, other, frequencies)
             if scored.score >= POSSIBLE_SCORE:
                 found[(pair[0], pair[1])] = LikelyDuplicate(pair[0], pair[1], scored.score, scored.agreement)
     return sorted(found.values(), key=lambda d: -d.score)

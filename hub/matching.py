@@ -25,6 +25,7 @@ from contracts.codes import Gender
 from contracts.learner import Demographics
 from hub.blocking import name_parts, phonetic, swapped_day_month
 from hub.diminutives import diminutive_forms
+from hub.frequencies import NO_FREQUENCIES, NameFrequencies
 from hub.model import Learner
 from hub.normalise import name_key, postcode_key
 
@@ -41,7 +42,7 @@ _WEIGHTS: dict[str, dict[str, float]] = {
     "gender": {"exact": 0.5, "unknown": 0, "differs": -1.5},
     "last_known_postcode": {"exact": 2, "sector": 1.5, "district": 1, "area": 0.5, "differs": 0},
 }
-MAX_SCORE = sum(max(levels.values()) for levels in _WEIGHTS.values())
+MAX_SCORE = sum(max(levels.values()) for levels in _WEIGHTS.values())  # +-1 per name by frequency
 
 
 class MatchOutcome(StrEnum):
@@ -176,19 +177,28 @@ def _levels(query: Demographics, learner: Learner) -> dict[str, str]:
     return levels
 
 
-def score_learner(query: Demographics, learner: Learner) -> ScoredLearner:
+def score_learner(
+    query: Demographics, learner: Learner, frequencies: NameFrequencies = NO_FREQUENCIES
+) -> ScoredLearner:
     """Compare `learner` with `query`, field by field, and explain the result."""
     levels = _levels(query, learner)
     score = sum(_WEIGHTS[f][level] for f, level in levels.items())
+    # Agreeing on a rare name is stronger evidence than agreeing on a common one.
+    if levels["given_name"] in ("exact", "nickname"):
+        score += frequencies.weight("given", learner.details.given_name)
+    if levels["family_name"] in ("exact", "previous"):
+        score += frequencies.weight("family", learner.details.family_name)
     # "previous" is exact agreement for the learner's identity: they changed their name.
     differing = tuple(f for f, level in levels.items() if level not in ("exact", "previous"))
     return ScoredLearner(learner, score, differing, levels)
 
 
-def match_learner(query: Demographics, candidates: Iterable[Learner]) -> MatchResult:
+def match_learner(
+    query: Demographics, candidates: Iterable[Learner], frequencies: NameFrequencies = NO_FREQUENCIES
+) -> MatchResult:
     """Match `query` against the candidates the register retrieved for its blocking keys."""
     scored = sorted(
-        (s for s in (score_learner(query, c) for c in candidates) if s.score >= POSSIBLE_SCORE),
+        (s for s in (score_learner(query, c, frequencies) for c in candidates) if s.score >= POSSIBLE_SCORE),
         key=lambda s: (-s.score, s.learner.uln),
     )
     exact = [s for s in scored if not s.differing_fields]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from hub.frequencies import NameFrequencies
 from hub.model import Learner, Organisation
 
 
@@ -69,6 +70,10 @@ class LearnerRepository(Protocol):
     async def update(self, learner: Learner) -> None: ...
     async def link(self, uln: str, master_uln: str | None) -> None:
         """Make `uln` a linked ULN of `master_uln`, or (None) an active learner again."""
+        ...
+
+    async def name_frequencies(self) -> NameFrequencies:
+        """How common each name is in the register (may lag behind it by minutes)."""
         ...
 
     async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:

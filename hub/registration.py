@@ -42,7 +42,8 @@ async def _resolve(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
 
 async def _find(uow: UnitOfWork, details: LearnerDetails | FindLearnerByDemographics) -> MatchResult:
     query = details.demographics if isinstance(details, FindLearnerByDemographics) else details
-    return match_learner(query, await uow.learners.candidates(query_block_keys(query)))
+    candidates = await uow.learners.candidates(query_block_keys(query))
+    return match_learner(query, candidates, await uow.learners.name_frequencies())
 
 
 async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, today: date) -> AnswerDraft:

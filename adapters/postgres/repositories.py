@@ -1,20 +1,26 @@
 """asyncpg implementations of the hub's repositories, each bound to one transaction's connection."""
 
+import asyncio
 import hashlib
 import json
+import math
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import asyncpg
+import structlog
 
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
 from hub.blocking import learner_block_keys
 from hub.errors import TransientError
+from hub.frequencies import NO_FREQUENCIES, NameFrequencies
 from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
 from hub.ports import BatchRowOutcome, InboxRecord
 
+log = structlog.get_logger("lrs.register")
 _BIRTH_LOCK_SPACE = 7_411_002  # first key of the two-key advisory locks on dates of birth
 _LEARNER_COLUMNS = """
     uln, status, master_uln, version, details,
@@ -51,10 +57,50 @@ class IssueNumbers:
         return self._free.pop()
 
 
+class NameFrequencyCache:
+    """The register's name frequencies, shared by a process, refreshed in the background.
+
+    PostgreSQL groups names lower-cased; Python folds the groups as matching normalises names.
+    A search never waits for a refresh: until the first one ends it sees no frequencies, which
+    only leaves possible-match scores unadjusted.
+    """
+
+    def __init__(self, pool: asyncpg.Pool | None, max_age_s: float = 3600) -> None:
+        self._pool = pool
+        self._max_age_s = max_age_s
+        self.current = NO_FREQUENCIES
+        self._loaded_at = -math.inf
+        self._refreshing: asyncio.Task[None] | None = None
+
+    def get(self) -> NameFrequencies:
+        stale = time.monotonic() - self._loaded_at > self._max_age_s
+        if self._pool is not None and stale and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.create_task(self.refresh())
+        return self.current
+
+    async def refresh(self) -> None:
+        assert self._pool is not None
+        self._loaded_at = time.monotonic()
+        try:
+            rows = await self._pool.fetch(
+                "SELECT lower(details->>'given_name'), lower(details->>'family_name'), count(*) "
+                "FROM learner WHERE status = 'active' GROUP BY 1, 2"
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            # Matching goes on with the frequencies it had; the next search tries again.
+            log.warning("name frequencies not refreshed", error=type(e).__name__)
+            self._loaded_at = -math.inf
+            return
+        self.current = NameFrequencies.of_names((r[0], r[1], r[2]) for r in rows)
+
+
 class PostgresLearners:
-    def __init__(self, conn: asyncpg.Connection, issue_numbers: IssueNumbers) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, issue_numbers: IssueNumbers, frequencies: NameFrequencyCache | None = None
+    ) -> None:
         self._conn = conn
         self._issue_numbers = issue_numbers
+        self._frequencies = frequencies or NameFrequencyCache(None)
         # Links made in this transaction, written together at commit (`flush`).
         self._new_links: set[tuple[str, str]] = set()
 
@@ -119,6 +165,9 @@ class PostgresLearners:
             "linked" if master_uln else "active",
             master_uln,
         )
+
+    async def name_frequencies(self) -> NameFrequencies:
+        return self._frequencies.get()
 
     async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
         await self._conn.execute(

@@ -16,6 +16,7 @@ import asyncpg
 from adapters.postgres.errors import translated
 from adapters.postgres.repositories import (
     IssueNumbers,
+    NameFrequencyCache,
     PostgresBatches,
     PostgresInbox,
     PostgresLearners,
@@ -53,8 +54,10 @@ class PostgresUnitOfWork:
         pool: asyncpg.Pool,
         issue_numbers: IssueNumbers | None = None,
         on_commit: Callable[[list[OutboxRow]], None] | None = None,
+        frequencies: NameFrequencyCache | None = None,
     ) -> None:
         self._pool = pool
+        self._frequencies = frequencies or NameFrequencyCache(pool)
         self._on_commit = on_commit  # given the outbox rows once they are committed
         self._issue_numbers = issue_numbers or IssueNumbers()
         self._conn: asyncpg.Connection | None = None
@@ -71,7 +74,7 @@ class PostgresUnitOfWork:
             except BaseException:
                 await self._pool.release(self._conn)
                 raise
-        self.learners = PostgresLearners(self._conn, self._issue_numbers)
+        self.learners = PostgresLearners(self._conn, self._issue_numbers, self._frequencies)
         self.organisations = PostgresOrganisations(self._conn)
         self.inbox = PostgresInbox(self._conn)
         self.batches = PostgresBatches(self._conn)

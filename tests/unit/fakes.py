@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Self
 
 from hub.blocking import learner_block_keys
+from hub.frequencies import NameFrequencies
 from hub.model import Learner, LearnerStatus, Organisation
 from hub.ports import (
     AuditEntry,
@@ -90,6 +91,10 @@ class FakeLearners:
         learner = self._uow.staged.learners[uln]
         learner.status = LearnerStatus.LINKED if master_uln else LearnerStatus.ACTIVE
         learner.master_uln = master_uln
+
+    async def name_frequencies(self) -> NameFrequencies:
+        active = [x.details for x in self._uow.staged.learners.values() if x.status == LearnerStatus.ACTIVE]
+        return NameFrequencies.of_names((d.given_name, d.family_name, 1) for d in active)
 
     async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
         self._uow.staged.overrides[uln] = (org_id, reason, candidate_ulns)
