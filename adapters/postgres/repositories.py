@@ -120,8 +120,9 @@ class PostgresLearners:
         )
         return [_learner(r) for r in rows]
 
-    async def _index(self, learner: Learner) -> None:
-        await self._conn.execute("DELETE FROM learner_block WHERE uln = $1", learner.uln)
+    async def _index(self, learner: Learner, replace: bool) -> None:
+        if replace:  # an update: its old keys go first
+            await self._conn.execute("DELETE FROM learner_block WHERE uln = $1", learner.uln)
         await self._conn.executemany(
             "INSERT INTO learner_block (key_hash, uln) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             [(block_key_hash(k), learner.uln) for k in learner_block_keys(learner)],
@@ -142,7 +143,7 @@ class PostgresLearners:
             learner.details.gender,
             registered_by,
         )
-        await self._index(learner)
+        await self._index(learner, replace=False)
 
     async def update(self, learner: Learner) -> None:
         await self._conn.execute(
@@ -156,7 +157,7 @@ class PostgresLearners:
             learner.details.date_of_birth,
             learner.details.gender,
         )
-        await self._index(learner)
+        await self._index(learner, replace=True)
 
     async def link(self, uln: str, master_uln: str | None) -> None:
         await self._conn.execute(
