@@ -108,7 +108,7 @@ async def _audit(
             what=what.value,
             purpose=purpose.value,
             decision="allowed" if allowed else "refused",
-            reason="" if isinstance(decision, Allowed) else decision.reason,
+            reason=decision.reason if isinstance(decision, Refused) else "",
             fields=decision.fields if isinstance(decision, Allowed) else (),
             correlation_id=correlation_id,
         )
