@@ -21,6 +21,7 @@ from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
 from hub.ports import BatchRowOutcome, InboxRecord
 
 log = structlog.get_logger("lrs.register")
+_CANDIDATE_CAP = 200
 _BIRTH_LOCK_SPACE = 7_411_002  # first key of the two-key advisory locks on dates of birth
 _LEARNER_COLUMNS = """
     uln, status, master_uln, version, details,
@@ -109,12 +110,16 @@ class PostgresLearners:
         return _learner(row) if row else None
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
+        # A common name can block together hundreds of learners; past the cap, keep those sharing
+        # the most keys with the query, which the right learner does, rather than any 200.
         rows = await self._conn.fetch(
             f"""
             SELECT {_LEARNER_COLUMNS} FROM learner
+            JOIN (
+                SELECT uln, count(*) AS shared FROM learner_block WHERE key_hash = ANY($1::bigint[])
+                GROUP BY uln ORDER BY shared DESC, uln LIMIT {_CANDIDATE_CAP}
+            ) AS blocked USING (uln)
             WHERE status = 'active'
-              AND uln IN (SELECT uln FROM learner_block WHERE key_hash = ANY($1::bigint[]))
-            LIMIT 200
             """,
             [block_key_hash(k) for k in block_keys],
         )

@@ -57,7 +57,9 @@ class PostgresUnitOfWork:
         frequencies: NameFrequencyCache | None = None,
     ) -> None:
         self._pool = pool
-        self._frequencies = frequencies or NameFrequencyCache(pool)
+        # Only the running hub shares a refreshing cache (bootstrap); a one-off unit of work
+        # (CLI, benchmarks) must not start a scan of the whole register each time.
+        self._frequencies = frequencies or NameFrequencyCache(None)
         self._on_commit = on_commit  # given the outbox rows once they are committed
         self._issue_numbers = issue_numbers or IssueNumbers()
         self._conn: asyncpg.Connection | None = None
