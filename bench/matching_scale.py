@@ -10,7 +10,8 @@ sequence, latency percentiles; (b) --clients at once for --seconds, finds per se
 Run: cd /work/main && uv run python bench/matching_scale.py --learners 1000000 [--clients 8] [--queries 2000]
      [--keep-db lrs_scale_10m]  (keep the database; reused as is when it already holds N learners)
      [--explain]  (EXPLAIN (ANALYZE, BUFFERS) of the repository's candidates SQL for one query, to stderr)
-Stdout: a table, then one JSON line (last). Progress goes to stderr.
+Stdout: a table, then one JSON line (last); its sql_* times are `candidates()`: the SQL and decoding
+its rows into Learners. Progress goes to stderr.
 """
 
 import argparse
@@ -228,7 +229,7 @@ async def make_finds(conn: asyncpg.Connection, count: int, seed: int) -> list[Fi
 @dataclass
 class Stats:
     latency: list[float] = field(default_factory=list)  # whole find: transaction, SQL, matching, commit
-    sql: list[float] = field(default_factory=list)  # the candidates query alone
+    sql: list[float] = field(default_factory=list)  # candidates(): the SQL, and its rows made Learners
     candidates: list[int] = field(default_factory=list)
     codes: Counter[str] = field(default_factory=Counter)
     registered: int = 0
@@ -366,7 +367,8 @@ def report(args: argparse.Namespace, db: str, facts: dict[str, Any], seq: Stats,
         f"{summary['p50_ms']} / {summary['p95_ms']} / {summary['p99_ms']} ms ({n:,} finds)",
     )
     t.add_row(
-        "  of which candidates SQL", f"{summary['sql_p50_ms']} / {summary['sql_p95_ms']} / {summary['sql_p99_ms']} ms"
+        "  of which candidates() (SQL, rows decoded)",
+        f"{summary['sql_p50_ms']} / {summary['sql_p95_ms']} / {summary['sql_p99_ms']} ms",
     )
     t.add_row(
         "candidates mean / p99 / max",

@@ -8,6 +8,7 @@ and month, a move) still leaves at least one key that finds the right learner.
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import jellyfish
 
@@ -18,19 +19,21 @@ from hub.normalise import name_key, postcode_key
 _PARTS = re.compile(r"[\s\-]+")
 
 
+@lru_cache(maxsize=1 << 18)
 def phonetic(name: str) -> str:
     """A sound-alike code for one name part (metaphone); other scripts keep their letters."""
     key = name_key(name)
     return jellyfish.metaphone(key) if key.isascii() else key
 
 
-def name_parts(name: str | None) -> set[str]:
+@lru_cache(maxsize=1 << 18)
+def name_parts(name: str | None) -> frozenset[str]:
     """The phonetic codes of a name and of each of its parts: "Smith-Jones" -> {SM0JNS, SM0, JNS}."""
     if not name:
-        return set()
+        return frozenset()
     parts = {phonetic(p) for p in _PARTS.split(name) if name_key(p)}
     whole = phonetic(name)
-    return {p for p in parts | {whole} if p}
+    return frozenset(p for p in parts | {whole} if p)
 
 
 def postcode_district(postcode: str) -> str:
@@ -45,7 +48,9 @@ def swapped_day_month(born: date) -> date | None:
     return born.replace(month=born.day, day=born.month)
 
 
-def _keys(dobs: set[date], families: set[str], givens: set[str], district: str, years: set[int]) -> set[str]:
+def _keys(
+    dobs: set[date], families: frozenset[str], givens: frozenset[str], district: str, years: set[int]
+) -> set[str]:
     keys = {f"dp:{d}:{district}" for d in dobs}
     keys |= {f"df:{d}:{f}" for d in dobs for f in families}
     keys |= {f"dg:{d}:{g}" for d in dobs for g in givens}

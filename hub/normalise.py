@@ -1,11 +1,13 @@
 """Normalised forms of demographics, so matching ignores case, accents, spacing and punctuation."""
 
 import unicodedata
+from functools import lru_cache
 
 # Letters NFKD does not decompose into a base letter and an accent.
 _FOLD = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "œ": "oe", "þ": "th", "ð": "d", "ı": "i"})
 
 
+@lru_cache(maxsize=1 << 18)  # matching asks about the same few names many times per search
 def name_key(name: str) -> str:
     """Reduce a name to its lower-case letters without accents or punctuation.
 
