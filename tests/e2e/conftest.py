@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from yarl import URL
 
@@ -71,3 +72,19 @@ def hub_cli(hub_env: dict[str, str]) -> Callable[..., subprocess.CompletedProces
         )
 
     return _run
+
+
+def _broker_users() -> set[str]:
+    response = httpx.get(f"{MANAGEMENT}/api/users", auth=("guest", "guest"), timeout=10)
+    response.raise_for_status()
+    return {u["name"] for u in response.json()}
+
+
+@pytest.fixture(autouse=True)
+def _remove_organisation_users() -> Iterator[None]:
+    """`hub org add` creates RabbitMQ users, which are global: remove the ones a test created."""
+    before = _broker_users()
+    yield
+    for user in _broker_users() - before:
+        if user.isdigit():  # organisation users are named by their ids
+            httpx.delete(f"{MANAGEMENT}/api/users/{user}", auth=("guest", "guest"), timeout=10)
