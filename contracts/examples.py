@@ -39,11 +39,7 @@ _DEMOGRAPHICS = Demographics(
 )
 
 _DETAILS = LearnerDetails(
-    given_name="Amira",
-    family_name="Okafor",
-    date_of_birth=date(2008, 4, 12),
-    gender=Gender.FEMALE,
-    last_known_postcode="SW1A 1AA",
+    **_DEMOGRAPHICS.model_dump(exclude_none=True),
     school_at_age_16="Westminster City School",
     last_known_address_line1="1 Example Street",
     last_known_address_town="London",

@@ -8,19 +8,13 @@ from contracts.learner import Demographics
 from hub.matching import MatchOutcome, MatchResult, ScoredLearner, match_learner
 from hub.model import Learner
 
-from .builders import learner
+from .builders import details, learner
 
 
 def query(**overrides: object) -> Demographics:
     """Amelia Okafor's five mandatory demographics, with any field overridden."""
-    fields: dict[str, object] = {
-        "given_name": "Amelia",
-        "family_name": "Okafor",
-        "date_of_birth": date(2008, 4, 12),
-        "gender": 2,
-        "last_known_postcode": "SW1A 1AA",
-    }
-    return Demographics.model_validate(fields | overrides)
+    mandatory = details().model_dump(include=set(Demographics.model_fields), exclude_none=True)
+    return Demographics.model_validate(mandatory | overrides)
 
 
 def exact(one: Learner) -> MatchResult:
