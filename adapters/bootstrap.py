@@ -21,7 +21,7 @@ from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, Pos
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
-from adapters.rabbit.topology import declare_outbound_queue, declare_topology
+from adapters.rabbit.topology import RECORDS_QUEUE, REGISTRATION_QUEUE, declare_outbound_queue, declare_topology
 from adapters.relay import OutboxRelay, OutboxRow
 from adapters.settings import Settings
 from hub.inbound import handle_batch
@@ -89,11 +89,15 @@ class Hub:
         self._on_commit = relay.committed
         task = asyncio.create_task(relay.run(), name="outbox-relay")
         self._stack.push_async_callback(_cancel, task)
-        batcher = MicroBatcher(partial(handle_batch, self.new_uow), s.batch_max_size, s.batch_workers)
-        batcher.start()
-        self._stack.push_async_callback(batcher.stop)
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
-        register_consumer(broker, batcher, self.channel, hub_user(s), s.prefetch)
+        for queue, prefetch, max_size, workers in (
+            (REGISTRATION_QUEUE, s.prefetch, s.batch_max_size, s.batch_workers),
+            (RECORDS_QUEUE, s.records_prefetch, s.records_batch_max_size, s.records_batch_workers),
+        ):
+            batcher = MicroBatcher(partial(handle_batch, self.new_uow), max_size, workers)
+            batcher.start()
+            self._stack.push_async_callback(batcher.stop)
+            register_consumer(broker, queue, batcher, self.channel, hub_user(s), prefetch)
         await broker.start()
         self._stack.push_async_callback(broker.stop)
         log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)

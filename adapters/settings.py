@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     # this many concurrent workers (adapters/rabbit/batcher.py).
     batch_max_size: int = Field(default=32, ge=1, le=500)
     batch_workers: int = Field(default=4, ge=1, le=64)
+    # The PLR's queue (lrs.records) carries bulk messages of up to 1,000 achievements: a few at
+    # a time fill a transaction.
+    records_prefetch: int = Field(default=8, ge=1, le=1000)
+    records_batch_max_size: int = Field(default=4, ge=1, le=500)
+    records_batch_workers: int = Field(default=2, ge=1, le=64)
     # Quorum queue delivery limit: a message that keeps failing is dead-lettered after this.
     delivery_limit: int = Field(default=5, ge=1)
     relay_batch_size: int = Field(default=200, ge=1)

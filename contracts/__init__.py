@@ -13,16 +13,76 @@ from contracts.learner import (
     RegisterLearner,
     UpdateLearner,
 )
+from contracts.plr import (
+    AchievementBulk,
+    AchievementsAmended,
+    AchievementsRecorded,
+    AchievementsWithdrawn,
+    AmendAchievement,
+    ChallengeAnswer,
+    ChallengeLearningEvent,
+    ChallengeNotice,
+    ChallengeOutcome,
+    ChallengeRaised,
+    ChallengeResolved,
+    ConfirmLearningEvent,
+    LearningEventOutcomes,
+    ParticipationRecorded,
+    PublishEnrolment,
+    SubmitAchievement,
+    Verification,
+    VerifyLearner,
+    VerifyLearners,
+    WithdrawAchievement,
+)
 
 # Messages organisations send to the hub, by their AMQP `type`.
 REQUESTS: dict[str, type[Contract]] = {
-    m.message_type: m for m in (FindLearnerByUln, FindLearnerByDemographics, RegisterLearner, UpdateLearner)
+    m.message_type: m
+    for m in (
+        FindLearnerByUln,
+        FindLearnerByDemographics,
+        RegisterLearner,
+        UpdateLearner,
+        VerifyLearner,
+        VerifyLearners,
+        SubmitAchievement,
+        AmendAchievement,
+        WithdrawAchievement,
+        AchievementBulk,
+        PublishEnrolment,
+        ChallengeLearningEvent,
+        ConfirmLearningEvent,
+    )
 }
 # Messages the hub sends to organisations.
-ANSWERS: dict[str, type[Contract]] = {m.message_type: m for m in (LearnerAnswer, MessageRejected)}
+ANSWERS: dict[str, type[Contract]] = {
+    m.message_type: m
+    for m in (
+        LearnerAnswer,
+        MessageRejected,
+        Verification,
+        LearningEventOutcomes,
+        ChallengeAnswer,
+        ChallengeNotice,
+        ChallengeOutcome,
+    )
+}
 # The hub's own domain events on `lrs.events`.
 EVENTS: dict[str, type[Contract]] = {
-    m.message_type: m for m in (LearnerRegistered, LearnerUpdated, LearnersMerged, LearnersUnmerged)
+    m.message_type: m
+    for m in (
+        LearnerRegistered,
+        LearnerUpdated,
+        LearnersMerged,
+        LearnersUnmerged,
+        AchievementsRecorded,
+        AchievementsAmended,
+        AchievementsWithdrawn,
+        ParticipationRecorded,
+        ChallengeRaised,
+        ChallengeResolved,
+    )
 }
 
 __all__ = ["ANSWERS", "EVENTS", "REQUESTS", "Contract"]

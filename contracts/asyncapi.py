@@ -85,7 +85,7 @@ def build_document(
         "channels": _channels(requests, answers, events),
         "operations": _operations(requests, answers, events),
         "components": {
-            "schemas": definitions.get("$defs", {}),
+            "schemas": _asyncapi_schemas(definitions.get("$defs", {})),
             "messages": messages,
             "parameters": {
                 "org": {
@@ -109,6 +109,19 @@ def build_document(
             },
         },
     }
+
+
+def _asyncapi_schemas(schemas: Any) -> Any:
+    """pydantic writes a union's discriminator the OpenAPI way (an object with a mapping);
+    the AsyncAPI schema object takes the property name alone."""
+    if isinstance(schemas, dict):
+        return {
+            k: v["propertyName"] if k == "discriminator" and isinstance(v, dict) else _asyncapi_schemas(v)
+            for k, v in schemas.items()
+        }
+    if isinstance(schemas, list):
+        return [_asyncapi_schemas(v) for v in schemas]
+    return schemas
 
 
 def _message(kind: str, model: type[Contract], payload: Mapping[str, Any], example: Contract | None) -> dict[str, Any]:

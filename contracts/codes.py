@@ -47,6 +47,27 @@ class ResponseCode(StrEnum):
     NOT_VERIFIED = "WSEC0208"
 
 
+class AchievementStatus(StrEnum):
+    PROVISIONAL = "Provisional"
+    FINAL = "Final"
+
+
+class LanguageForAssessment(StrEnum):
+    ENGLISH = "English"
+    WELSH = "Welsh"
+    IRISH = "Irish"
+    SCOTTISH_GAELIC = "Scottish Gaelic"
+
+
+class ParticipationOutcome(IntEnum):
+    """The ILR's Outcome codes for a learning aim."""
+
+    ACHIEVED = 1
+    PARTIAL_ACHIEVEMENT = 2
+    NO_ACHIEVEMENT = 3
+    NOT_YET_KNOWN = 8
+
+
 class BatchReturnCode(StrEnum):
     """Per-row return codes of an LRS batch output file."""
 
@@ -64,3 +85,5 @@ class OrganisationKind(StrEnum):
     PROVIDER = "provider"
     AWARDING_ORGANISATION = "awarding_organisation"
     PARTNER = "partner"
+    # The learner-facing front end: it authenticates learners and speaks for them.
+    LEARNER_PORTAL = "learner_portal"

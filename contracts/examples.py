@@ -5,10 +5,18 @@ registries has one and that it validates against its published JSON Schema, so a
 contract needs an example here before its documentation is complete.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from contracts.base import Contract
-from contracts.codes import AbilityToShare, Gender, ResponseCode, VerificationType
+from contracts.codes import (
+    AbilityToShare,
+    AchievementStatus,
+    Gender,
+    LanguageForAssessment,
+    ParticipationOutcome,
+    ResponseCode,
+    VerificationType,
+)
 from contracts.learner import (
     Demographics,
     FindLearnerByDemographics,
@@ -24,6 +32,33 @@ from contracts.learner import (
     RegisterLearner,
     RejectionError,
     UpdateLearner,
+)
+from contracts.plr import (
+    AchievementBulk,
+    AchievementEvent,
+    AchievementsAmended,
+    AchievementsRecorded,
+    AchievementsWithdrawn,
+    AmendAchievement,
+    ChallengeAnswer,
+    ChallengeLearningEvent,
+    ChallengeNotice,
+    ChallengeOutcome,
+    ChallengeRaised,
+    ChallengeResolved,
+    ConfirmLearningEvent,
+    ItemOutcome,
+    LearningEventOutcomes,
+    ParticipationRecorded,
+    PublishEnrolment,
+    SubmitAchievement,
+    Verification,
+    VerificationResult,
+    VerifyItem,
+    VerifyLearner,
+    VerifyLearners,
+    WithdrawAchievement,
+    WithdrawnAchievement,
 )
 
 # A college (UKPRN 10030488) and one learner with a ULN whose check digit is valid.
@@ -47,6 +82,47 @@ _DETAILS = LearnerDetails(
     ability_to_share=AbilityToShare.SEEN_MAY_SHARE,
     verification_type=VerificationType.PASSPORT,
 )
+
+# An awarding organisation (AQA's id), one GCSE result of that learner, its PLR entry, a challenge.
+AO = "100062"
+PORTAL = "900001"
+EVENT_ID = "3f2b8c1e-6a4d-4e0b-9b7a-2d5c8e1f0a93"
+CHALLENGE_ID = "b71c2e90-51f3-4c1a-8d2e-6f0a9c3b4d12"
+_GCSE = SubmitAchievement(
+    result_id="AQA-2026-8300-0417",
+    uln=ULN,
+    given_name="Amira",
+    family_name="Okafor",
+    date_of_birth=date(2008, 4, 12),
+    subject_code="601/4447/6",
+    subject="GCSE Mathematics",
+    level="2",
+    qualification_type="GCSE",
+    grade="7",
+    award_date=date(2026, 8, 20),
+    status=AchievementStatus.FINAL,
+    language_for_assessment=LanguageForAssessment.ENGLISH,
+    provider_ukprn=UKPRN,
+)
+_REMARK = AmendAchievement(**(_GCSE.model_dump(exclude={"action"}) | {"version": 2, "grade": "8"}))
+_WITHDRAW = WithdrawAchievement(result_id=_GCSE.result_id, version=3, reason="Entered in error by the centre")
+_RECORDED = AchievementEvent(
+    event_id=EVENT_ID,
+    uln=ULN,
+    awarding_organisation=AO,
+    result_id=_GCSE.result_id,
+    version=1,
+    subject_code="601/4447/6",
+    subject="GCSE Mathematics",
+    level="2",
+    qualification_type="GCSE",
+    grade="7",
+    award_date=date(2026, 8, 20),
+    status=AchievementStatus.FINAL,
+    language_for_assessment=LanguageForAssessment.ENGLISH,
+    provider_ukprn=UKPRN,
+)
+_RAISED_AT = datetime(2026, 9, 2, 10, 15, tzinfo=UTC)
 
 EXAMPLES: dict[str, Contract] = {
     example.message_type: example
@@ -90,5 +166,115 @@ EXAMPLES: dict[str, Contract] = {
         LearnerUpdated(uln=ULN, version=2, updated_by=UKPRN),
         LearnersMerged(master_uln=ULN, linked_uln="1000000043"),
         LearnersUnmerged(master_uln=ULN, linked_uln="1000000043"),
+        VerifyLearner(uln=ULN, given_name="Amira", family_name="Okafor", date_of_birth=date(2008, 4, 12)),
+        VerifyLearners(
+            items=[
+                VerifyItem(uln=ULN, given_name="Amira", family_name="Okafor", ref="cand-0417"),
+                VerifyItem(uln="1000000043", given_name="Tom", family_name="Reyes", ref="cand-0418"),
+            ]
+        ),
+        Verification(
+            request_type=VerifyLearners.message_type,
+            items=[
+                VerificationResult(
+                    index=0,
+                    ref="cand-0417",
+                    supplied_uln=ULN,
+                    response_code=ResponseCode.EXACT_MATCH,
+                    description="Exact match",
+                    uln=ULN,
+                ),
+                VerificationResult(
+                    index=1,
+                    ref="cand-0418",
+                    supplied_uln="1000000043",
+                    response_code=ResponseCode.NOT_VERIFIED,
+                    description="Learner could not be verified",
+                ),
+            ],
+        ),
+        _GCSE,
+        _REMARK,
+        _WITHDRAW,
+        AchievementBulk(items=[_GCSE, _REMARK]),
+        LearningEventOutcomes(
+            request_type=AchievementBulk.message_type,
+            applied=1,
+            rejected=1,
+            items=[
+                ItemOutcome(
+                    index=0,
+                    action="submit",
+                    ref=_GCSE.result_id,
+                    outcome="recorded",
+                    response_code=ResponseCode.EXACT_MATCH,
+                    description="recorded",
+                    uln=ULN,
+                    event_id=EVENT_ID,
+                    version=1,
+                ),
+                ItemOutcome(
+                    index=1,
+                    action="submit",
+                    ref="AQA-2026-8300-0418",
+                    outcome="rejected",
+                    reason="grade_outside_scale",
+                    description="grade 'B+' is not on the GCSE scale (1, 2, 3, ...)",
+                ),
+            ],
+        ),
+        PublishEnrolment(
+            ukprn=UKPRN,
+            enrolment_id="ENR-2026-0417-01",
+            uln=ULN,
+            given_name="Amira",
+            family_name="Okafor",
+            date_of_birth=date(2008, 4, 12),
+            learning_aim_reference="60146543",
+            learning_aim_title="A level Mathematics",
+            start_date=date(2026, 9, 1),
+            planned_end_date=date(2028, 6, 30),
+        ),
+        ChallengeLearningEvent(uln=ULN, event_id=EVENT_ID, reason="I sat Foundation tier, not Higher"),
+        ChallengeAnswer(uln=ULN, event_id=EVENT_ID, outcome="under_challenge", challenge_id=CHALLENGE_ID),
+        ChallengeNotice(
+            challenge_id=CHALLENGE_ID,
+            event_id=EVENT_ID,
+            kind="achievement",
+            source_ref=_GCSE.result_id,
+            uln=ULN,
+            reason="I sat Foundation tier, not Higher",
+            raised_at=_RAISED_AT,
+        ),
+        ConfirmLearningEvent(challenge_id=CHALLENGE_ID, note="Entry records show Higher tier"),
+        ChallengeOutcome(challenge_id=CHALLENGE_ID, event_id=EVENT_ID, uln=ULN, resolution="confirmed"),
+        AchievementsRecorded(items=[_RECORDED]),
+        AchievementsAmended(items=[_RECORDED.model_copy(update={"version": 2, "grade": "8"})]),
+        AchievementsWithdrawn(
+            items=[
+                WithdrawnAchievement(
+                    event_id=EVENT_ID,
+                    uln=ULN,
+                    awarding_organisation=AO,
+                    result_id=_GCSE.result_id,
+                    version=3,
+                    reason="Entered in error by the centre",
+                )
+            ]
+        ),
+        ParticipationRecorded(
+            event_id=EVENT_ID,
+            uln=ULN,
+            provider=UKPRN,
+            enrolment_id="ENR-2026-0417-01",
+            version=2,
+            learning_aim_reference="60146543",
+            start_date=date(2026, 9, 1),
+            planned_end_date=date(2028, 6, 30),
+            actual_end_date=date(2028, 6, 20),
+            outcome=ParticipationOutcome.ACHIEVED,
+        ),
+        ChallengeRaised(challenge_id=CHALLENGE_ID, event_id=EVENT_ID, uln=ULN, source_org=AO),
+        ChallengeResolved(challenge_id=CHALLENGE_ID, event_id=EVENT_ID, uln=ULN, resolution="confirmed"),
     )
 }

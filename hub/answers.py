@@ -1,9 +1,15 @@
-"""What a handler decides to answer, before the disclosure gate projects it onto the wire."""
+"""What a handler decides to answer, before the disclosure gate projects it onto the wire.
+
+Every draft carries the domain `events` to publish and the `notices` to send to organisations
+other than the sender; the gate decides and audits each message that leaves.
+"""
 
 from dataclasses import dataclass
 
 from contracts.base import Contract
 from contracts.codes import BatchReturnCode, ResponseCode
+from contracts.learner import RejectionError
+from contracts.plr import ItemOutcome
 from hub.matching import ScoredLearner
 from hub.model import Learner
 
@@ -21,6 +27,7 @@ DESCRIPTIONS = {
     ResponseCode.SAME_MANDATORY_FIELDS_EXIST: "Cannot register: learners with the same mandatory fields exist",
     ResponseCode.LINKED_LEARNER: "Linked learner: master record substituted",
     ResponseCode.INVALID_ULN: "Supplied ULN invalid",
+    ResponseCode.NOT_VERIFIED: "Learner could not be verified",
 }
 
 # Batch output return codes. RC006, RC011, RC012 and RC013 are the LRS's; RC001-RC004 are the
@@ -39,6 +46,16 @@ _BATCH_CODES = {
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A message for an organisation other than the sender, about a record `about_org` sent."""
+
+    recipient: str
+    about_org: str
+    uln: str | None
+    message: Contract
+
+
+@dataclass(frozen=True)
 class AnswerDraft:
     """A handler's decision; `learner` and `candidates` are disclosed only as the gate allows."""
 
@@ -52,6 +69,7 @@ class AnswerDraft:
     mis_identifier: str | None = None
     events: tuple[Contract, ...] = ()
     batch_return_code: BatchReturnCode | None = None
+    notices: tuple[Notice, ...] = ()
 
     @property
     def text(self) -> str:
@@ -60,3 +78,46 @@ class AnswerDraft:
     @property
     def batch_code(self) -> BatchReturnCode:
         return self.batch_return_code or _BATCH_CODES.get(self.code, BatchReturnCode.INCORRECT_FORMAT)
+
+
+@dataclass(frozen=True)
+class VerifiedItem:
+    """One verified item; `learner` (the master when linked) only when it verified."""
+
+    index: int
+    ref: str | None
+    supplied_uln: str | None
+    code: ResponseCode | None
+    learner: Learner | None
+    errors: tuple[RejectionError, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerificationDraft:
+    request_type: str
+    items: tuple[VerifiedItem, ...]
+    events: tuple[Contract, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutcomesDraft:
+    """Receipts for what an organisation sent: each item applied or rejected with a reason."""
+
+    request_type: str
+    items: tuple[ItemOutcome, ...]
+    events: tuple[Contract, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """A reply to the sender about one learner (e.g. a challenge answer)."""
+
+    reply: Contract
+    uln: str | None
+    events: tuple[Contract, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+Draft = AnswerDraft | VerificationDraft | OutcomesDraft | ReplyDraft

@@ -12,7 +12,17 @@ from enum import StrEnum
 from contracts.base import Contract
 from contracts.codes import OrganisationKind
 from contracts.learner import Candidate, LearnerAnswer, LearnerView, MessageRejected
-from hub.answers import AnswerDraft
+from contracts.plr import (
+    ChallengeAnswer,
+    ChallengeNotice,
+    ChallengeOutcome,
+    ItemOutcome,
+    LearningEventOutcomes,
+    LearningEventView,
+    Verification,
+    VerificationResult,
+)
+from hub.answers import DESCRIPTIONS, AnswerDraft, Draft, Notice, OutcomesDraft, ReplyDraft, VerificationDraft
 from hub.matching import ScoredLearner
 from hub.model import Learner, Organisation
 from hub.ports import AuditEntry, OutboundMessage, UnitOfWork
@@ -22,6 +32,10 @@ from hub.routing import OUTBOUND_EXCHANGE
 class Purpose(StrEnum):
     REGISTRATION = "registration"  # answering a provider's own Learner Register request
     REJECTION = "rejection"  # telling a sender what was wrong with its message
+    VERIFICATION = "verification"  # an awarding organisation checking a learner before sending results
+    RECEIPT = "receipt"  # telling a sender what became of the records it sent
+    CHALLENGE = "challenge"  # a learner's challenge of a PLR entry, to its sender and back
+    OPERATOR_SUPPORT = "operator_support"  # an operator reading a record to support a learner
 
 
 class What(StrEnum):
@@ -29,6 +43,28 @@ class What(StrEnum):
     MATCH_CANDIDATE = "learner.match_candidate"
     ANSWER = "learner.answer"  # the answer itself: response code, no learner data
     REJECTION = "message.rejected"
+    VERIFICATION = "learner.verification"  # a response code and the (master) ULN, nothing else
+    RECEIPT = "plr.receipt"  # the outcome of a record the recipient sent, and the ULN it is held under
+    CHALLENGE_NOTICE = "plr.challenge_notice"
+    CHALLENGE_ANSWER = "plr.challenge_answer"
+    CHALLENGE_OUTCOME = "plr.challenge_outcome"
+    FULL_RECORD = "plr.full_record"
+
+
+# Which kind of organisation may receive each of the PLR's messages, and for what purpose.
+_PLR_POLICY: dict[What, tuple[frozenset[OrganisationKind], Purpose]] = {
+    What.VERIFICATION: (frozenset({OrganisationKind.AWARDING_ORGANISATION}), Purpose.VERIFICATION),
+    What.RECEIPT: (
+        frozenset({OrganisationKind.AWARDING_ORGANISATION, OrganisationKind.PROVIDER}),
+        Purpose.RECEIPT,
+    ),
+    What.CHALLENGE_NOTICE: (
+        frozenset({OrganisationKind.AWARDING_ORGANISATION, OrganisationKind.PROVIDER}),
+        Purpose.CHALLENGE,
+    ),
+    What.CHALLENGE_ANSWER: (frozenset({OrganisationKind.LEARNER_PORTAL}), Purpose.CHALLENGE),
+    What.CHALLENGE_OUTCOME: (frozenset({OrganisationKind.LEARNER_PORTAL}), Purpose.CHALLENGE),
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +116,8 @@ async def decide(
     """Decide whether `recipient` may receive `what` about `learner` for `purpose`."""
     if what in (What.REJECTION, What.ANSWER) and learner is None:
         return Allowed(None, ())  # carries no learner data
+    if what in _PLR_POLICY:
+        return _decide_plr(recipient, what, purpose)
     if recipient.kind != OrganisationKind.PROVIDER or not recipient.active:
         return Refused("only active learning providers receive Learner Register answers")
     if purpose != Purpose.REGISTRATION:
@@ -93,6 +131,26 @@ async def decide(
             return Allowed(_register_view(learner), tuple(LearnerView.model_fields))
         return Refused("the recipient has not submitted this learner")
     return Refused(f"no policy lets a provider receive {what}")
+
+
+def _decide_plr(recipient: Organisation, what: What, purpose: Purpose) -> Decision:
+    kinds, allowed_purpose = _PLR_POLICY[what]
+    if not recipient.active:
+        return Refused("the recipient is suspended")
+    if recipient.kind not in kinds:
+        return Refused(f"a {recipient.kind} does not receive {what}")
+    if purpose != allowed_purpose:
+        return Refused(f"{what} is sent only for {allowed_purpose}")
+    return Allowed(None, _FIELDS[what])
+
+
+_FIELDS: dict[What, tuple[str, ...]] = {
+    What.VERIFICATION: ("uln", "response_code"),
+    What.RECEIPT: ("uln", "event_id", "version", "outcome"),
+    What.CHALLENGE_NOTICE: tuple(ChallengeNotice.model_fields),
+    What.CHALLENGE_ANSWER: tuple(ChallengeAnswer.model_fields),
+    What.CHALLENGE_OUTCOME: tuple(ChallengeOutcome.model_fields),
+}
 
 
 async def _audit(
@@ -151,6 +209,113 @@ async def send_answer(
     )
     await _queue(uow, recipient, answer, correlation_id, headers)
     return answer
+
+
+async def send_draft(
+    uow: UnitOfWork, recipient: Organisation, draft: Draft, correlation_id: str, at: datetime,
+    headers: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Send whatever a handler decided: the answer to the sender, then any notices to others."""
+    match draft:
+        case AnswerDraft():
+            await send_answer(uow, recipient, draft, correlation_id, at, headers)
+        case VerificationDraft():
+            await _send_verification(uow, recipient, draft, correlation_id, at, headers)
+        case OutcomesDraft():
+            await _send_outcomes(uow, recipient, draft, correlation_id, at, headers)
+        case ReplyDraft():
+            await _send_reply(uow, recipient, draft, correlation_id, at, headers)
+    for notice in draft.notices:
+        await _send_notice(uow, notice, correlation_id, at)
+
+
+async def _send_verification(
+    uow: UnitOfWork, recipient: Organisation, draft: VerificationDraft, correlation_id: str, at: datetime,
+    headers: dict[str, str] | None,
+) -> None:  # fmt: skip
+    """A response code per learner; the ULN (the master's, when linked) only where it verified."""
+    decision = _decide_plr(recipient, What.VERIFICATION, Purpose.VERIFICATION)
+    results = []
+    for item in draft.items:
+        uln = item.learner.uln if item.learner is not None else None
+        await _audit(uow, at, recipient, uln, What.VERIFICATION, Purpose.VERIFICATION, decision, correlation_id)
+        allowed = isinstance(decision, Allowed)
+        results.append(
+            VerificationResult(
+                index=item.index,
+                ref=item.ref,
+                supplied_uln=item.supplied_uln,
+                response_code=item.code if allowed else None,
+                description=DESCRIPTIONS.get(item.code, "") if item.code and allowed else _refusal(decision),
+                uln=uln if allowed else None,
+                errors=list(item.errors),
+            )
+        )
+    await _queue(uow, recipient, Verification(request_type=draft.request_type, items=results), correlation_id, headers)
+
+
+def _refusal(decision: Decision) -> str:
+    return decision.reason if isinstance(decision, Refused) else "the item is not valid"
+
+
+async def _send_outcomes(
+    uow: UnitOfWork, recipient: Organisation, draft: OutcomesDraft, correlation_id: str, at: datetime,
+    headers: dict[str, str] | None,
+) -> None:  # fmt: skip
+    """Receipts: each item's outcome, and the ULN it is held under, to the organisation that sent it."""
+    decision = _decide_plr(recipient, What.RECEIPT, Purpose.RECEIPT)
+    items: list[ItemOutcome] = []
+    for item in draft.items:
+        await _audit(uow, at, recipient, item.uln, What.RECEIPT, Purpose.RECEIPT, decision, correlation_id)
+        items.append(item if isinstance(decision, Allowed) else item.model_copy(update={"uln": None}))
+    applied = sum(1 for i in items if i.outcome != "rejected")
+    outcomes = LearningEventOutcomes(
+        request_type=draft.request_type, applied=applied, rejected=len(items) - applied, items=items
+    )
+    await _queue(uow, recipient, outcomes, correlation_id, headers)
+
+
+async def _send_reply(
+    uow: UnitOfWork, recipient: Organisation, draft: ReplyDraft, correlation_id: str, at: datetime,
+    headers: dict[str, str] | None,
+) -> None:  # fmt: skip
+    decision = _decide_plr(recipient, What.CHALLENGE_ANSWER, Purpose.CHALLENGE)
+    await _audit(uow, at, recipient, draft.uln, What.CHALLENGE_ANSWER, Purpose.CHALLENGE, decision, correlation_id)
+    if isinstance(decision, Allowed):
+        await _queue(uow, recipient, draft.reply, correlation_id, headers)
+
+
+_NOTICES: dict[type[Contract], What] = {
+    ChallengeNotice: What.CHALLENGE_NOTICE,
+    ChallengeOutcome: What.CHALLENGE_OUTCOME,
+}
+
+
+async def _send_notice(uow: UnitOfWork, notice: Notice, correlation_id: str, at: datetime) -> None:
+    """A message to an organisation other than the sender: only about a record it sent or raised."""
+    recipient = await uow.organisations.get(notice.recipient)
+    if recipient is None:
+        return  # the organisation left the register; nothing can reach it
+    what = _NOTICES[type(notice.message)]
+    decision = _decide_plr(recipient, what, Purpose.CHALLENGE)
+    if isinstance(decision, Allowed) and notice.about_org != recipient.org_id:
+        decision = Refused("a notice goes only to the organisation whose record it is about")
+    await _audit(uow, at, recipient, notice.uln, what, Purpose.CHALLENGE, decision, correlation_id)
+    if isinstance(decision, Allowed):
+        await _queue(uow, recipient, notice.message, correlation_id, None)
+
+
+async def show_record(
+    uow: UnitOfWork, operator: str, uln: str, views: list[LearningEventView], at: datetime
+) -> list[LearningEventView]:
+    """An operator reads a learner's whole PLR (to support the learner): audited like any disclosure."""
+    await uow.audit.append(
+        AuditEntry(
+            at=at, recipient=operator, uln=uln, what=What.FULL_RECORD.value, purpose=Purpose.OPERATOR_SUPPORT.value,
+            decision="allowed", reason="", fields=tuple(LearningEventView.model_fields), correlation_id=None,
+        )
+    )  # fmt: skip
+    return views
 
 
 async def send_rejection(

@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from contracts.codes import BatchReturnCode
 from contracts.learner import MessageRejected, RejectionError
-from hub.answers import AnswerDraft
-from hub.disclosure import send_answer, send_rejection
+from hub.answers import AnswerDraft, Draft
+from hub.bulk import judge_items, validation_errors
+from hub.disclosure import send_draft, send_rejection
 from hub.messagebus import HANDLERS
 from hub.model import Organisation
 from hub.ports import BatchRowOutcome, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
@@ -77,14 +78,6 @@ def _reject(reason: str, message: str, request_type: str | None, loc: str = "") 
     return _Rejected(MessageRejected(reason=reason, request_type=request_type, errors=[error]))
 
 
-def _validation_errors(error: ValidationError) -> list[RejectionError]:
-    return [
-        RejectionError(loc=".".join(str(p) for p in e["loc"]), message=e["msg"])
-        # Inputs are left out: they may be learner data, and the sender has them anyway.
-        for e in error.errors(include_input=False, include_url=False)
-    ]
-
-
 def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
     kind = message.message_type
     route = HANDLERS.get(kind or "")
@@ -104,9 +97,12 @@ def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
         # Strict: a JSON true or "2" is not a gender code, a number is not a date.
         request = route.contract.model_validate_json(message.body, strict=True)
     except ValidationError as e:
-        raise _Rejected(
-            MessageRejected(reason="invalid_contract", request_type=kind, errors=_validation_errors(e))
-        ) from e
+        # A bulk message with bad items is still applied: each bad item is answered on its own.
+        items = judge_items(e, message.body, route.items) if route.items is not None else None
+        if items is None:
+            errors = list(validation_errors(e))
+            raise _Rejected(MessageRejected(reason="invalid_contract", request_type=kind, errors=errors)) from e
+        return items, kind or ""
     if getattr(request, "ukprn", sender.org_id) != sender.org_id:
         raise _reject("sender_mismatch", "ukprn in the body is not the sending organisation", kind, "ukprn")
     return request, kind or ""
@@ -179,14 +175,17 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
         await _record_batch_row(uow, message, sender, None, reason)
         return Handled(reason)
     draft = await HANDLERS[kind].handler(uow, sender, request, now.date())
-    await send_answer(uow, sender, draft, message.message_id, now, headers)
+    await send_draft(uow, sender, draft, message.message_id, now, headers)
     await _publish_events(uow, draft)
-    await _record_batch_row(uow, message, sender, draft, "")
+    if isinstance(draft, AnswerDraft):
+        await _record_batch_row(uow, message, sender, draft, "")
     await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, None))
-    return Handled(answer_code=draft.code.value, uln=draft.uln)
+    if isinstance(draft, AnswerDraft):
+        return Handled(answer_code=draft.code.value, uln=draft.uln)
+    return Handled()
 
 
-async def _publish_events(uow: UnitOfWork, draft: AnswerDraft) -> None:
+async def _publish_events(uow: UnitOfWork, draft: Draft) -> None:
     for event in draft.events:
         await uow.outbox.add(
             OutboundMessage(EVENTS_EXCHANGE, event.message_type, event.message_type, event.model_dump(mode="json"))

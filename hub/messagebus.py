@@ -5,14 +5,29 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from contracts.codes import OrganisationKind
 from contracts.learner import FindLearnerByDemographics, FindLearnerByUln, RegisterLearner, UpdateLearner
-from hub import registration
-from hub.answers import AnswerDraft
+from contracts.plr import (
+    AchievementBulk,
+    AchievementItem,
+    AmendAchievement,
+    ChallengeLearningEvent,
+    ConfirmLearningEvent,
+    PublishEnrolment,
+    SubmitAchievement,
+    VerifyItem,
+    VerifyLearner,
+    VerifyLearners,
+    WithdrawAchievement,
+)
+from hub import achievements, challenges, enrolments, registration, verification
+from hub.answers import Draft
 from hub.model import Organisation
 from hub.ports import UnitOfWork
 
-Handler = Callable[[UnitOfWork, Organisation, Any, date], Awaitable[AnswerDraft]]
+Handler = Callable[[UnitOfWork, Organisation, Any, date], Awaitable[Draft]]
 
 
 @dataclass(frozen=True)
@@ -20,9 +35,15 @@ class Route:
     contract: type[Any]
     handler: Handler
     senders: frozenset[OrganisationKind]
+    # For a bulk message (a list `items`): the item type, so that bad items are answered one by
+    # one and the good ones applied (hub/bulk.py). The handler then gets the items as a list.
+    items: TypeAdapter[Any] | None = None
 
 
 _PROVIDERS = frozenset({OrganisationKind.PROVIDER})
+_AWARDING = frozenset({OrganisationKind.AWARDING_ORGANISATION})
+_PORTAL = frozenset({OrganisationKind.LEARNER_PORTAL})
+_SOURCES = _PROVIDERS | _AWARDING  # organisations whose PLR entries can be challenged
 
 HANDLERS: dict[str, Route] = {
     FindLearnerByUln.message_type: Route(FindLearnerByUln, registration.find_by_uln, _PROVIDERS),
@@ -31,4 +52,15 @@ HANDLERS: dict[str, Route] = {
     ),
     RegisterLearner.message_type: Route(RegisterLearner, registration.register_learner, _PROVIDERS),
     UpdateLearner.message_type: Route(UpdateLearner, registration.update_learner, _PROVIDERS),
+    VerifyLearner.message_type: Route(VerifyLearner, verification.verify_learner, _AWARDING),
+    VerifyLearners.message_type: Route(
+        VerifyLearners, verification.verify_learners, _AWARDING, TypeAdapter(VerifyItem)
+    ),
+    SubmitAchievement.message_type: Route(SubmitAchievement, achievements.submit, _AWARDING),
+    AmendAchievement.message_type: Route(AmendAchievement, achievements.amend, _AWARDING),
+    WithdrawAchievement.message_type: Route(WithdrawAchievement, achievements.withdraw, _AWARDING),
+    AchievementBulk.message_type: Route(AchievementBulk, achievements.bulk, _AWARDING, TypeAdapter(AchievementItem)),
+    PublishEnrolment.message_type: Route(PublishEnrolment, enrolments.publish, _PROVIDERS),
+    ChallengeLearningEvent.message_type: Route(ChallengeLearningEvent, challenges.raise_challenge, _PORTAL),
+    ConfirmLearningEvent.message_type: Route(ConfirmLearningEvent, challenges.confirm, _SOURCES),
 }

@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from hub.frequencies import NameFrequencies
-from hub.model import Learner, Organisation
+from hub.model import Challenge, EventKind, Learner, LearningEvent, Organisation
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class BatchRowOutcome:
 
 class LearnerRepository(Protocol):
     async def get(self, uln: str) -> Learner | None: ...
+    async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
+        """The learners of those ULNs that exist (linked ones too), in one round trip."""
+        ...
+
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
         """The active learners indexed under any of `block_keys` (hub/blocking.py)."""
         ...
@@ -91,6 +95,27 @@ class LearnerRepository(Protocol):
 
     async def link_provider(self, uln: str, org_id: str) -> None: ...
     async def is_linked(self, uln: str, org_id: str) -> bool: ...
+
+
+class LearningEvents(Protocol):
+    """The Personal Learning Records: learning events and the challenges against them."""
+
+    async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
+        """The sender's entries by its own ids, locked until commit so amendments apply in turn."""
+        ...
+
+    async def get(self, event_id: str) -> LearningEvent | None: ...
+    async def save(self, event: LearningEvent) -> None:
+        """Insert or replace an entry (the same `event_id`); written at commit."""
+        ...
+
+    async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
+        """Every entry recorded against any of `ulns`, oldest first."""
+        ...
+
+    async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]: ...
+    async def get_challenge(self, challenge_id: str) -> Challenge | None: ...
+    async def save_challenge(self, challenge: Challenge) -> None: ...
 
 
 class OrganisationRepository(Protocol):
@@ -124,6 +149,7 @@ class UnitOfWork(Protocol):
     """One transaction: rolls back on leaving unless `commit` was called."""
 
     learners: LearnerRepository
+    plr: LearningEvents
     organisations: OrganisationRepository
     inbox: Inbox
     outbox: Outbox

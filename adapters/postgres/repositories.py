@@ -109,6 +109,10 @@ class PostgresLearners:
         row = await self._conn.fetchrow(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = $1", uln)
         return _learner(row) if row else None
 
+    async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
+        rows = await self._conn.fetch(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = ANY($1::text[])", list(ulns))
+        return {r["uln"]: _learner(r) for r in rows}
+
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
         # A common name can block together hundreds of learners; past the cap, keep those sharing
         # the most keys with the query, which the right learner does, rather than any 200.

@@ -14,6 +14,7 @@ from typing import Self
 import asyncpg
 
 from adapters.postgres.errors import translated
+from adapters.postgres.plr import PostgresLearningEvents
 from adapters.postgres.repositories import (
     IssueNumbers,
     NameFrequencyCache,
@@ -28,6 +29,8 @@ from hub.audit import GENESIS_HASH, entry_hash
 from hub.ports import AuditEntry, OutboundMessage
 
 _AUDIT_CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
+_AUDIT_COLUMNS = ("seq", "at", "recipient", "uln", "what", "purpose", "decision", "reason", "fields",
+                  "correlation_id", "prev_hash", "hash")  # fmt: skip
 
 
 class _BufferedOutbox:
@@ -77,6 +80,7 @@ class PostgresUnitOfWork:
                 await self._pool.release(self._conn)
                 raise
         self.learners = PostgresLearners(self._conn, self._issue_numbers, self._frequencies)
+        self.plr = PostgresLearningEvents(self._conn)
         self.organisations = PostgresOrganisations(self._conn)
         self.inbox = PostgresInbox(self._conn)
         self.batches = PostgresBatches(self._conn)
@@ -100,6 +104,7 @@ class PostgresUnitOfWork:
         with translated():
             await self.inbox.flush()
             await self.learners.flush()
+            await self.plr.flush(datetime.now(UTC))
             rows = await self._write_outbox(self._conn)
             await self._write_audit(self._conn)
             await self._tx.commit()
@@ -147,11 +152,5 @@ class PostgresUnitOfWork:
             rows.append((seq, entry.at, entry.recipient, entry.uln, entry.what, entry.purpose, entry.decision,
                          entry.reason, list(entry.fields), entry.correlation_id, previous, current))  # fmt: skip
             previous = current
-        await conn.executemany(
-            """
-            INSERT INTO audit_log (seq, at, recipient, uln, what, purpose, decision, reason, fields,
-                                   correlation_id, prev_hash, hash)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-            """,
-            rows,
-        )
+        # COPY: a bulk message's thousand receipts are a thousand entries, written in one go.
+        await conn.copy_records_to_table("audit_log", records=rows, columns=_AUDIT_COLUMNS)

@@ -20,7 +20,6 @@ from faststream.rabbit.message import RabbitMessage
 from adapters.log import pseudonym
 from adapters.rabbit import dead_letters
 from adapters.rabbit.batcher import MicroBatcher
-from adapters.rabbit.topology import REGISTRATION_QUEUE
 from hub.inbound import BatchRef, InboundMessage
 from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
 
@@ -65,30 +64,31 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
 
 def register_consumer(
     broker: RabbitBroker,
+    queue: str,
     batcher: MicroBatcher,
     channel: AbstractChannel,
     hub_user: str,
     prefetch: int,
 ) -> None:
-    """Subscribe the Learner Register command queue (declared by adapters/rabbit/topology.py)."""
+    """Subscribe a command queue (declared by adapters/rabbit/topology.py)."""
 
     @broker.subscriber(
-        RabbitQueue(REGISTRATION_QUEUE, declare=False),
+        RabbitQueue(queue, declare=False),
         channel=Channel(prefetch_count=prefetch),  # messages handled concurrently, each its own task
         ack_policy=AckPolicy.MANUAL,
         no_reply=True,
         decoder=_undecoded,
     )
-    async def learner_register(message: RabbitMessage) -> None:  # the delivery itself: see _undecoded
-        """Learner Register requests from MIS: find by ULN or demographics, register, update."""
+    async def command(message: RabbitMessage) -> None:  # the delivery itself: see _undecoded
+        """A request from an organisation: handled by hub.inbound with its queue's other deliveries."""
         raw = message.raw_message
-        inbound = to_inbound(raw, REGISTRATION_QUEUE, hub_user)
+        inbound = to_inbound(raw, queue, hub_user)
         started = time.perf_counter()
         bound = log.bind(message_id=inbound.message_id, type=inbound.message_type, sender=inbound.sender)
         try:
             handled = await batcher.submit(inbound)
             if handled.dead_letter_reason:
-                await dead_letters.dead_letter(channel, raw, REGISTRATION_QUEUE, handled.dead_letter_reason)
+                await dead_letters.dead_letter(channel, raw, queue, handled.dead_letter_reason)
         except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
             bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
             await asyncio.sleep(_RETRY_PAUSE_S)

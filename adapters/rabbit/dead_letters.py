@@ -32,7 +32,7 @@ async def dead_letter(channel: AbstractChannel, message: AbstractIncomingMessage
             CONSUMER: consumer,
             SENDER: message.user_id or "",
             ROUTING_KEY: message.routing_key or "",
-            QUEUE: REGISTRATION_QUEUE,
+            QUEUE: consumer,  # the command queue it came from, where a replay returns it
             AT: datetime.now(UTC).isoformat(),
         }
     )

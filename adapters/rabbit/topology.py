@@ -1,8 +1,11 @@
 """The broker topology, declared in one place (aio-pika) and idempotently at every start.
 
 - `lrs.inbound` (topic): organisations publish `<org>.<message type>`.
-- `lrs.registration` (quorum): the Learner Register command queue, dead-lettering to
-  `lrs.dlx` after `delivery_limit` failed deliveries.
+- `lrs.registration` (quorum): the Learner Register command queue (find, register, update,
+  verify), dead-lettering to `lrs.dlx` after `delivery_limit` failed deliveries.
+- `lrs.records` (quorum): the Personal Learning Record's command queue (achievements,
+  enrolments, challenges), likewise; its own consumer, so a results-day flood of
+  achievements never queues a college's registrations behind it.
 - `lrs.outbound` (direct) -> `lrs.out.<org>` (quorum): one queue per organisation, routing key
   = org id; only that organisation's RabbitMQ user may read it (adapters/rabbit/admin.py).
 - `lrs.events` (topic): the hub's own domain events, routing key = message type.
@@ -15,7 +18,12 @@ from aio_pika.abc import AbstractChannel, AbstractQueue
 from hub.routing import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, INBOUND_EXCHANGE, OUTBOUND_EXCHANGE
 
 REGISTRATION_QUEUE = "lrs.registration"
-REGISTRATION_BINDING = "*.learner.#"
+RECORDS_QUEUE = "lrs.records"
+# Command queue -> the routing keys (`<org>.<message type>`) it takes.
+COMMAND_QUEUES: dict[str, tuple[str, ...]] = {
+    REGISTRATION_QUEUE: ("*.learner.#",),
+    RECORDS_QUEUE: ("*.achievement.#", "*.enrolment.#", "*.plr.#"),
+}
 DEAD_LETTER_QUEUE = "lrs.dead"
 
 
@@ -37,12 +45,14 @@ async def declare_topology(channel: AbstractChannel, delivery_limit: int) -> Non
     dlx = await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
     dead = await channel.declare_queue(DEAD_LETTER_QUEUE, durable=True, arguments=_quorum())
     await dead.bind(dlx)
-    registration = await channel.declare_queue(
-        REGISTRATION_QUEUE,
-        durable=True,
-        arguments=_quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit}),
-    )
-    await registration.bind(inbound, REGISTRATION_BINDING)
+    for name, bindings in COMMAND_QUEUES.items():
+        queue = await channel.declare_queue(
+            name,
+            durable=True,
+            arguments=_quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit}),
+        )
+        for binding in bindings:
+            await queue.bind(inbound, binding)
 
 
 async def declare_outbound_queue(channel: AbstractChannel, org_id: str) -> AbstractQueue:

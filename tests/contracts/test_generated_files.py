@@ -72,7 +72,7 @@ def test_check_refuses_a_message_type_that_disappeared(
     contracts_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A published schema whose contract is gone from the registries is a break."""
-    (contracts_copy / "schemas" / "achievement.withdraw.v1.json").write_text("{}\n")
+    (contracts_copy / "schemas" / "achievement.retract.v1.json").write_text("{}\n")
     assert generate.main(["--check"], root=contracts_copy) == 1
     assert "(message): message type no longer exists" in capsys.readouterr().err
 

@@ -15,7 +15,7 @@ from typing import Self
 
 from hub.blocking import learner_block_keys
 from hub.frequencies import NameFrequencies
-from hub.model import Learner, LearnerStatus, Organisation
+from hub.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, LearningEvent, Organisation
 from hub.ports import (
     AuditEntry,
     AuditLog,
@@ -24,6 +24,7 @@ from hub.ports import (
     Inbox,
     InboxRecord,
     LearnerRepository,
+    LearningEvents,
     OrganisationRepository,
     OutboundMessage,
     Outbox,
@@ -47,6 +48,8 @@ class FakeState:
     outbox: list[OutboundMessage] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     batch_rows: list[BatchRowOutcome] = field(default_factory=list)
+    events: dict[str, LearningEvent] = field(default_factory=dict)  # the PLRs, by event_id
+    challenges: dict[str, Challenge] = field(default_factory=dict)
 
 
 class FakeLearners:
@@ -62,6 +65,10 @@ class FakeLearners:
         linked = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
         found.linked_ulns = linked or found.linked_ulns  # as the SQL derives them
         return found
+
+    async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
+        found = {uln: await self.get(uln) for uln in ulns}
+        return {uln: learner for uln, learner in found.items() if learner is not None}
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
         """Block as the register does: active learners sharing any blocking key."""
@@ -118,6 +125,53 @@ class FakeLearners:
     async def is_linked(self, uln: str, org_id: str) -> bool:
         self._uow.maybe_fail("learners.is_linked")
         return (uln, org_id) in self._uow.staged.provider_links
+
+
+class FakeLearningEvents:
+    """The PLRs in memory; results are copies, as rows read from a database would be."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
+        self._uow.maybe_fail("plr.by_source")
+        wanted = set(refs)
+        return {
+            e.source_ref: copy.deepcopy(e)
+            for e in self._uow.staged.events.values()
+            if e.source_org == source_org and e.kind == kind and e.source_ref in wanted
+        }
+
+    async def get(self, event_id: str) -> LearningEvent | None:
+        return copy.deepcopy(self._uow.staged.events.get(event_id))
+
+    async def save(self, event: LearningEvent) -> None:
+        self._uow.maybe_fail("plr.save")
+        for other in self._uow.staged.events.values():
+            same_name = (other.source_org, other.kind, other.source_ref) == (
+                event.source_org,
+                event.kind,
+                event.source_ref,
+            )
+            if same_name and other.event_id != event.event_id:
+                raise AssertionError("(source_org, kind, source_ref) is already taken (unique violation)")
+        self._uow.staged.events[event.event_id] = copy.deepcopy(event)
+
+    async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
+        return [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
+
+    async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]:
+        return [
+            copy.deepcopy(c)
+            for c in self._uow.staged.challenges.values()
+            if c.event_id in set(event_ids) and c.status == ChallengeStatus.OPEN
+        ]
+
+    async def get_challenge(self, challenge_id: str) -> Challenge | None:
+        return copy.deepcopy(self._uow.staged.challenges.get(challenge_id))
+
+    async def save_challenge(self, challenge: Challenge) -> None:
+        self._uow.staged.challenges[challenge.challenge_id] = copy.deepcopy(challenge)
 
 
 class FakeOrganisations:
@@ -190,6 +244,7 @@ class FakeUnitOfWork:
         self._staged: FakeState | None = None
         # Typed as the ports: the Protocol's attributes are mutable, hence invariant.
         self.learners: LearnerRepository = FakeLearners(self)
+        self.plr: LearningEvents = FakeLearningEvents(self)
         self.organisations: OrganisationRepository = FakeOrganisations(self)
         self.inbox: Inbox = FakeInbox(self)
         self.outbox: Outbox = FakeOutbox(self)

@@ -1,0 +1,83 @@
+"""Challenges: a learner disputes an entry of their PLR; the organisation that sent it answers.
+
+The learner portal raises a challenge for the learner it authenticated. The entry is marked
+under challenge and its sender is told (through the disclosure gate). The challenge is
+resolved when that sender amends or withdraws the entry (hub/plr.py) or confirms it here;
+the portal is told the outcome.
+"""
+
+from datetime import UTC, date, datetime
+
+from contracts.plr import (
+    ChallengeAnswer,
+    ChallengeLearningEvent,
+    ChallengeNotice,
+    ChallengeRaised,
+    ConfirmLearningEvent,
+)
+from hub import plr
+from hub.answers import Notice, OutcomesDraft, ReplyDraft
+from hub.model import Challenge, ChallengeStatus, LearnerStatus, Organisation
+from hub.ports import UnitOfWork
+
+_CONFIRM = "confirm"
+
+
+async def _ulns_of(uow: UnitOfWork, uln: str) -> set[str]:
+    """The ULNs whose entries make up this learner's PLR: its master's and every linked one."""
+    learner = await uow.learners.get(uln)
+    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
+        learner = await uow.learners.get(learner.master_uln)
+    return {uln} if learner is None else {learner.uln, *learner.linked_ulns}
+
+
+async def raise_challenge(
+    uow: UnitOfWork, sender: Organisation, request: ChallengeLearningEvent, today: date
+) -> ReplyDraft:
+    """Mark the entry under challenge and tell the organisation that sent it."""
+    event = await uow.plr.get(request.event_id)
+    uln, event_id = request.uln, request.event_id
+    if event is None or event.uln not in await _ulns_of(uow, uln):
+        # An entry of another learner is answered as unknown: the portal learns nothing of it.
+        return ReplyDraft(ChallengeAnswer(uln=uln, event_id=event_id, outcome="unknown_event"), uln)
+    if event.under_challenge:
+        open_ = await uow.plr.open_challenges([event_id])
+        challenge_id = open_[0].challenge_id if open_ else None
+        answer = ChallengeAnswer(
+            uln=uln, event_id=event_id, outcome="already_under_challenge", challenge_id=challenge_id
+        )
+        return ReplyDraft(answer, uln)
+    now = datetime.now(UTC)
+    challenge = Challenge(plr.new_id(), event_id, event.uln, sender.org_id, request.reason, now)
+    event.under_challenge = True
+    await uow.plr.save(event)
+    await uow.plr.save_challenge(challenge)
+    notice = ChallengeNotice(
+        challenge_id=challenge.challenge_id, event_id=event_id, kind=event.kind.value, source_ref=event.source_ref,
+        uln=event.uln, reason=request.reason, raised_at=now,
+    )  # fmt: skip
+    raised = ChallengeRaised(challenge_id=challenge.challenge_id, event_id=event_id, uln=event.uln,
+                             source_org=event.source_org)  # fmt: skip
+    answer = ChallengeAnswer(uln=uln, event_id=event_id, outcome="under_challenge", challenge_id=challenge.challenge_id)
+    return ReplyDraft(answer, uln, (raised,), (Notice(event.source_org, event.source_org, event.uln, notice),))
+
+
+async def confirm(uow: UnitOfWork, sender: Organisation, request: ConfirmLearningEvent, today: date) -> OutcomesDraft:
+    """The entry's sender stands by it: resolve the challenge as confirmed."""
+    kind, challenge_id = request.message_type, request.challenge_id
+    challenge = await uow.plr.get_challenge(challenge_id)
+    event = await uow.plr.get(challenge.event_id) if challenge else None
+    if challenge is None or event is None:
+        refused = plr.rejected(0, _CONFIRM, challenge_id, "unknown_challenge", f"no challenge {challenge_id}")
+        return OutcomesDraft(kind, (refused,))
+    if event.source_org != sender.org_id:
+        refused = plr.rejected(0, _CONFIRM, challenge_id, "not_yours", "that entry was sent by another organisation")
+        return OutcomesDraft(kind, (refused,))
+    if challenge.status != ChallengeStatus.OPEN:
+        refused = plr.rejected(0, _CONFIRM, challenge_id, "duplicate", f"already resolved ({challenge.resolution})")
+        return OutcomesDraft(kind, (refused,))
+    event.under_challenge = False
+    await uow.plr.save(event)
+    events, notices = await plr.resolve(uow, challenge_id, event.event_id, "confirmed", datetime.now(UTC), request.note)
+    confirmed = plr.applied(0, _CONFIRM, event, "confirmed", None)
+    return OutcomesDraft(kind, (confirmed,), tuple(events), tuple(notices))
