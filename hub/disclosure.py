@@ -22,6 +22,7 @@ from contracts.plr import (
     Verification,
     VerificationResult,
 )
+from hub import plr
 from hub.answers import DESCRIPTIONS, AnswerDraft, Draft, Notice, OutcomesDraft, ReplyDraft, VerificationDraft
 from hub.matching import ScoredLearner
 from hub.model import Learner, Organisation
@@ -306,16 +307,21 @@ async def _send_notice(uow: UnitOfWork, notice: Notice, correlation_id: str, at:
 
 
 async def show_record(
-    uow: UnitOfWork, operator: str, uln: str, views: list[LearningEventView], at: datetime
-) -> list[LearningEventView]:
-    """An operator reads a learner's whole PLR (to support the learner): audited like any disclosure."""
-    await uow.audit.append(
-        AuditEntry(
-            at=at, recipient=operator, uln=uln, what=What.FULL_RECORD.value, purpose=Purpose.OPERATOR_SUPPORT.value,
+    uow: UnitOfWork, operator: str, uln: str, at: datetime
+) -> tuple[str | None, list[LearningEventView]]:
+    """An operator reads a learner's whole PLR (to support the learner), audited like any disclosure.
+
+    Returns the ULN the record is held under (the master's, when `uln` is linked; None when no
+    learner has `uln`) and every entry, withdrawn ones included.
+    """
+    master, events = await plr.record_of(uow, uln)
+    if master is not None:
+        entry = AuditEntry(
+            at=at, recipient=operator, uln=master, what=What.FULL_RECORD.value, purpose=Purpose.OPERATOR_SUPPORT.value,
             decision="allowed", reason="", fields=tuple(LearningEventView.model_fields), correlation_id=None,
-        )
-    )  # fmt: skip
-    return views
+        )  # fmt: skip
+        await uow.audit.append(entry)
+    return master, [plr.view(e) for e in events]
 
 
 async def send_rejection(

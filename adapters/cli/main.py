@@ -6,7 +6,7 @@ import signal
 import typer
 
 from adapters.bootstrap import Hub
-from adapters.cli import batch, dead, learners, org
+from adapters.cli import batch, dead, learners, org, plr
 from adapters.cli.context import run, settings
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from hub.uln import check_uln
@@ -16,6 +16,7 @@ app.add_typer(org.app, name="org")
 app.add_typer(batch.app, name="batch")
 app.add_typer(dead.app, name="dead")
 app.add_typer(learners.app, name="learners")
+app.add_typer(plr.app, name="plr")
 uln_app = typer.Typer(help="ULN rules.", no_args_is_help=True)
 app.add_typer(uln_app, name="uln")
 audit_app = typer.Typer(help="The disclosure audit log.", no_args_is_help=True)
