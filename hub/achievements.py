@@ -58,9 +58,10 @@ class _Batch:
         self.now = now
         self.today = today
         self.changes = plr.Changes.empty()
-        self.recorded: list[LearningEvent] = []
-        self.amended: list[LearningEvent] = []
-        self.withdrawn: list[LearningEvent] = []
+        # Each change as it was when applied: a later item of the message may change the entry again.
+        self.recorded: list[AchievementEvent] = []
+        self.amended: list[AchievementEvent] = []
+        self.withdrawn: list[WithdrawnAchievement] = []
 
     def checked(self, index: int, item: AchievementRecord) -> ItemOutcome | None:
         """Refuse a record whose dates or grade cannot be right (None: they can)."""
@@ -89,7 +90,7 @@ class _Batch:
                               item.result_id, item.version, _fields(item), loaded_at=self.now)  # fmt: skip
         self.found[item.result_id] = event
         self.changes.save(event)
-        self.recorded.append(event)
+        self.recorded.append(_event(event))
         return plr.applied(index, item.action, event, "recorded", verdict)
 
     def amend(self, index: int, item: AmendAchievement, named: LearningEvent | None) -> ItemOutcome:
@@ -112,7 +113,7 @@ class _Batch:
         existing.uln, existing.version, existing.fields = verdict.learner.uln, item.version, _fields(item)
         existing.withdrawn, existing.withdrawn_reason = False, None  # a later version reinstates
         self.changes.save(existing, "amended")
-        self.amended.append(existing)
+        self.amended.append(_event(existing))
         return plr.applied(index, item.action, existing, "amended", verdict)
 
     def withdraw(self, index: int, item: WithdrawAchievement, named: LearningEvent | None) -> ItemOutcome:
@@ -128,21 +129,21 @@ class _Batch:
             return stale
         existing.version, existing.withdrawn, existing.withdrawn_reason = item.version, True, item.reason
         self.changes.save(existing, "withdrawn")
-        self.withdrawn.append(existing)
+        e = existing
+        self.withdrawn.append(
+            WithdrawnAchievement(event_id=e.event_id, uln=e.uln, awarding_organisation=e.source_org,
+                                 result_id=e.source_ref, version=e.version, reason=item.reason)
+        )  # fmt: skip
         return plr.applied(index, item.action, existing, "withdrawn", None)
 
     def events(self) -> list[Contract]:
         out: list[Contract] = []
         if self.recorded:
-            out.append(AchievementsRecorded(items=[_event(e) for e in self.recorded]))
+            out.append(AchievementsRecorded(items=self.recorded))
         if self.amended:
-            out.append(AchievementsAmended(items=[_event(e) for e in self.amended]))
+            out.append(AchievementsAmended(items=self.amended))
         if self.withdrawn:
-            out.append(AchievementsWithdrawn(items=[
-                WithdrawnAchievement(event_id=e.event_id, uln=e.uln, awarding_organisation=e.source_org,
-                                     result_id=e.source_ref, version=e.version, reason=e.withdrawn_reason or "")
-                for e in self.withdrawn
-            ]))  # fmt: skip
+            out.append(AchievementsWithdrawn(items=self.withdrawn))
         return out
 
 

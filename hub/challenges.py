@@ -79,5 +79,5 @@ async def confirm(uow: UnitOfWork, sender: Organisation, request: ConfirmLearnin
     event.under_challenge = False
     await uow.plr.save(event)
     events, notices = await plr.resolve(uow, challenge_id, event.event_id, "confirmed", datetime.now(UTC), request.note)
-    confirmed = plr.applied(0, _CONFIRM, event, "confirmed", None)
+    confirmed = plr.applied(0, _CONFIRM, event, "confirmed", None, ref=challenge_id)
     return OutcomesDraft(kind, (confirmed,), tuple(events), tuple(notices))

@@ -39,7 +39,7 @@ def _key(text: str) -> str:
 def grade_outside_scale(qualification_type: str, grade: str) -> str | None:
     """Why `grade` is not a grade of `qualification_type`, or None (in scale, or scale unknown)."""
     scale = SCALES.get(_key(qualification_type))
-    if scale is None or grade in scale or grade.upper() in scale:
+    if scale is None or grade.casefold() in {g.casefold() for g in scale}:
         return None
     shown = ", ".join(sorted(scale))
     return f"grade {grade!r} is not on the {qualification_type} scale ({shown})"

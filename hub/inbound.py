@@ -86,7 +86,7 @@ def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
     if message.routing_key and message.routing_key != f"{sender.org_id}.{kind}":
         raise _reject("sender_mismatch", "routing key must be '<your org id>.<message type>'", kind, "routing_key")
     if sender.kind not in route.senders:
-        raise _reject("sender_not_allowed", f"a {sender.kind} may not send {kind}", kind)
+        raise _reject("sender_not_allowed", f"an organisation of kind {sender.kind} may not send {kind}", kind)
     try:
         raw = json.loads(message.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

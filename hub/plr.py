@@ -56,13 +56,16 @@ def unverified(index: int, action: str, ref: str, verdict: Verdict, uln: str) ->
                     ResponseCode.NOT_VERIFIED)  # fmt: skip
 
 
-def applied(index: int, action: str, event: LearningEvent, outcome: str, verdict: Verdict | None) -> ItemOutcome:
+def applied(
+    index: int, action: str, event: LearningEvent, outcome: str, verdict: Verdict | None, ref: str | None = None
+) -> ItemOutcome:
+    """A receipt; `ref` is what the item named the entry by (the sender's own id unless given)."""
     code = verdict.code if verdict else None
     note = ""
     if code == ResponseCode.LINKED_LEARNER:
         note = f"the ULN sent is linked: recorded against its master ULN {event.uln}"
     return ItemOutcome(
-        index=index, action=action, ref=event.source_ref, outcome=outcome,
+        index=index, action=action, ref=ref or event.source_ref, outcome=outcome,
         response_code=code, description=note or outcome, uln=event.uln, event_id=event.event_id,
         version=event.version,
     )  # fmt: skip
@@ -79,10 +82,14 @@ def not_newer(index: int, action: str, found: LearningEvent, version: int, same:
     return rejected(index, action, ref, "stale_version", why)
 
 
-def foreign(index: int, action: str, ref: str, found: LearningEvent | None, sender: str) -> ItemOutcome | None:
-    """Refuse an amendment naming (by `event_id`) an entry another organisation sent."""
-    if found is not None and found.source_org != sender:
+def foreign(index: int, action: str, ref: str, named: LearningEvent | None, sender: str) -> ItemOutcome | None:
+    """Refuse an amendment whose `event_id` names an entry another organisation sent, or another
+    of the sender's own entries than its `result_id` does."""
+    if named is not None and named.source_org != sender:
         return rejected(index, action, ref, "not_yours", "that entry was sent by another organisation")
+    if named is not None and named.source_ref != ref:
+        why = f"event_id {named.event_id} is the entry of {named.source_ref}, not of {ref}"
+        return rejected(index, action, ref, "invalid_item", why)
     return None
 
 
