@@ -183,7 +183,7 @@ async def open_register(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             log(f"database {db}: reused, {args.learners:,} learners loaded in {facts['load_seconds']} s")
             return db, facts | {"reused": True}
         if exists:  # a load that did not finish, or another size: only ever one of ours
-            if not db.startswith("lrs_scale"):
+            if not db.startswith(("lrs_scale", "lrs_bench")):  # names the benchmarks give
                 raise SystemExit(f"{db} exists and does not hold {args.learners:,} learners; not dropping it")
             await admin.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{db}"')

@@ -244,7 +244,9 @@ def cpu_by_component(hub_pids: Collection[int]) -> Counter[str]:
             name = "hub" if int(pid) in hub_pids else "bench client"
         elif comm.startswith(("beam", "postgres")):
             name = "rabbitmq" if comm.startswith("beam") else "postgres"
-        ticks[name] += int(fields[11]) + int(fields[12])  # utime + stime
+        # utime + stime, and cutime + cstime: its children that ended during the phase (a postgres
+        # parallel worker, reaped by the postmaster) would otherwise be counted by nobody.
+        ticks[name] += sum(map(int, fields[11:15]))
     with open("/proc/stat") as f:
         idle, iowait = f.readline().split()[4:6]
     ticks["idle"] = int(idle) + int(iowait)  # of the whole machine: is anything left?
@@ -257,7 +259,10 @@ async def start_hub(stack: AsyncExitStack, s: Settings, args: argparse.Namespace
     if args.hub_mode == "in-process":
         await stack.enter_async_context(Hub(s))
         return set()
-    env = dict(os.environ, LRS_DATABASE_URL=s.database_url, LRS_AMQP_URL=s.amqp_url, LRS_LOG_LEVEL="WARNING")
+    # Every setting given to `s` explicitly (the URLs, any tuning) reaches the hub as LRS_<NAME>.
+    given = {f"LRS_{k.upper()}": str(v) for k, v in s.model_dump(exclude_unset=True).items() if v is not None}
+    env = {**os.environ, **given, "LRS_DATABASE_URL": s.database_url, "LRS_AMQP_URL": s.amqp_url}
+    env["LRS_LOG_LEVEL"] = "WARNING"
     pids = set()
     for _ in range(args.hub_processes):  # competing consumers, as the hub scales out
         proc = await asyncio.create_subprocess_exec("hub", "serve", env=env, stdout=sys.stderr.fileno())
@@ -285,6 +290,16 @@ async def wait_for_consumer(ch: aio_pika.abc.AbstractChannel, queue: str) -> Non
             await asyncio.sleep(0.2)
 
 
+async def fresh_vhost(stack: AsyncExitStack, s: Settings) -> BrokerAdmin:
+    """The vhost of `s`, the hub's user given everything on it; deleted when `stack` closes."""
+    admin = BrokerAdmin(s.rabbit_management_url, "guest", "guest", s.vhost)
+    stack.push_async_callback(admin.close)
+    await admin.ensure_vhost()
+    stack.push_async_callback(admin.delete_vhost)
+    await admin.grant_full_access("guest")
+    return admin
+
+
 async def isolated(stack: AsyncExitStack, rng: random.Random) -> tuple[Settings, str, str]:
     """A fresh database and vhost, with an org and its broker user, all removed when `stack` closes."""
     run_id = secrets.token_hex(4)
@@ -294,12 +309,8 @@ async def isolated(stack: AsyncExitStack, rng: random.Random) -> tuple[Settings,
     stack.push_async_callback(pg.close)
     await pg.execute(f'CREATE DATABASE "{db}"')
     stack.push_async_callback(pg.execute, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    admin = BrokerAdmin(s.rabbit_management_url, "guest", "guest", vhost)
-    stack.push_async_callback(admin.close)
-    await admin.ensure_vhost()
-    stack.push_async_callback(admin.delete_vhost)
+    admin = await fresh_vhost(stack, s)
     stack.push_async_callback(admin.delete_user, org)
-    await admin.grant_full_access("guest")
     await admin.add_organisation_user(org, password=run_id)
     await asyncio.to_thread(apply_migrations, s.database_url)
     print(f"database {db}, vhost {vhost}, org {org}", file=sys.stderr)
@@ -313,6 +324,19 @@ async def channel(stack: AsyncExitStack, url: str, prefetch: int, confirms: bool
     ch = await conn.channel(publisher_confirms=confirms)
     await ch.set_qos(prefetch_count=prefetch)
     return ch
+
+
+async def raw_hop(
+    stack: AsyncExitStack, publisher: aio_pika.abc.AbstractChannel, amqp_url: str, args: argparse.Namespace
+) -> Phase:
+    """The raw hop: --warmup, then --messages (measured) 1 KB messages through a fresh quorum queue."""
+    raw_q = await publisher.declare_queue("bench.raw", durable=True, arguments={"x-queue-type": "quorum"})
+    raw_cons = await channel(stack, amqp_url, max(2 * args.window, 100), confirms=False)
+    raw_in = await raw_cons.get_queue(raw_q.name, ensure=False)
+    ex = publisher.default_exchange
+    for count in (args.warmup, args.messages):  # the last one is measured
+        raw = await phase(ex, raw_in, raw_q.name, messages(raw_bodies(count), "bench.raw", "guest"), args)
+    return raw
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -331,12 +355,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         hub_pub = await channel(stack, s.amqp_url, prefetch, confirms=True)  # as the hub's own user
         await declare_topology(hub_pub, s.delivery_limit)
         await declare_outbound_queue(hub_pub, org)
-        raw_q = await hub_pub.declare_queue("bench.raw", durable=True, arguments={"x-queue-type": "quorum"})
-        raw_cons = await channel(stack, s.amqp_url, prefetch, confirms=False)
-        raw_in = await raw_cons.get_queue(raw_q.name, ensure=False)
-        ex = hub_pub.default_exchange
-        for count in (args.warmup, args.messages):  # the last one is measured
-            raw = await phase(ex, raw_in, raw_q.name, messages(raw_bodies(count), "bench.raw", "guest"), args)
+        raw = await raw_hop(stack, hub_pub, s.amqp_url, args)
 
         # (b) registrations as the org, through the hub, answers read from the org's own queue.
         hub_pids = await start_hub(stack, s, args)

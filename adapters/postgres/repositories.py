@@ -110,7 +110,9 @@ class PostgresLearners:
         return _learner(row) if row else None
 
     async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
-        rows = await self._conn.fetch(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = ANY($1::text[])", list(ulns))
+        # bpchar[], not text[]: `uln` is char(10), and comparing it with text would skip its index.
+        query = f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = ANY($1::bpchar[])"
+        rows = await self._conn.fetch(query, list(ulns))
         return {r["uln"]: _learner(r) for r in rows}
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
