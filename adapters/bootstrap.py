@@ -6,6 +6,7 @@ Nothing connects at import time; `Hub` opens everything on entry and closes it o
 import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from functools import partial
 from typing import Self
 
@@ -21,10 +22,18 @@ from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, Pos
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
-from adapters.rabbit.topology import RECORDS_QUEUE, REGISTRATION_QUEUE, declare_outbound_queue, declare_topology
+from adapters.rabbit.topology import (
+    FEEDS_QUEUE,
+    RECORDS_QUEUE,
+    REGISTRATION_QUEUE,
+    SHARING_QUEUE,
+    declare_outbound_queue,
+    declare_topology,
+)
 from adapters.relay import OutboxRelay, OutboxRow
 from adapters.settings import Settings
-from hub.inbound import handle_batch
+from hub.feeds import expire_nominations
+from hub.inbound import handle_batch, handle_events
 
 log = structlog.get_logger("lrs.hub")
 
@@ -90,18 +99,36 @@ class Hub:
         task = asyncio.create_task(relay.run(), name="outbox-relay")
         self._stack.push_async_callback(_cancel, task)
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
-        for queue, prefetch, max_size, workers in (
-            (REGISTRATION_QUEUE, s.prefetch, s.batch_max_size, s.batch_workers),
-            (RECORDS_QUEUE, s.records_prefetch, s.records_batch_max_size, s.records_batch_workers),
+        commands = partial(handle_batch, self.new_uow)
+        for queue, handle, prefetch, max_size, workers in (
+            (REGISTRATION_QUEUE, commands, s.prefetch, s.batch_max_size, s.batch_workers),
+            (RECORDS_QUEUE, commands, s.records_prefetch, s.records_batch_max_size, s.records_batch_workers),
+            (SHARING_QUEUE, commands, s.prefetch, s.batch_max_size, 2),
+            (FEEDS_QUEUE, partial(handle_events, self.new_uow, hub_user=hub_user(s)), s.prefetch, s.batch_max_size, 2),
         ):
-            batcher = MicroBatcher(partial(handle_batch, self.new_uow), max_size, workers)
+            batcher = MicroBatcher(handle, max_size, workers)
             batcher.start()
             self._stack.push_async_callback(batcher.stop)
             register_consumer(broker, queue, batcher, self.channel, hub_user(s), prefetch)
         await broker.start()
         self._stack.push_async_callback(broker.stop)
+        sweep = asyncio.create_task(self._sweep_expired_nominations(s.expiry_sweep_s), name="nomination-expiry")
+        self._stack.push_async_callback(_cancel, sweep)
         log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)
         return self
+
+    async def _sweep_expired_nominations(self, every_s: float) -> None:
+        """Recall, now and then, what partners hold under nominations that have ended."""
+        while True:
+            try:
+                async with self.new_uow() as uow:
+                    recalls = await expire_nominations(uow, datetime.now(UTC))
+                    await uow.commit()
+                if recalls:
+                    log.info("recalled data held under ended nominations", notices=recalls)
+            except Exception as e:  # noqa: BLE001 - a sweep that fails is tried again next time
+                log.warning("nomination expiry sweep failed", error=type(e).__name__, detail=str(e)[:200])
+            await asyncio.sleep(every_s)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()

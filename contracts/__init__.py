@@ -35,6 +35,30 @@ from contracts.plr import (
     VerifyLearners,
     WithdrawAchievement,
 )
+from contracts.sharing import (
+    AcknowledgeNotices,
+    Backfill,
+    BackfillDone,
+    ConsentAnswer,
+    Delivery,
+    Disclosures,
+    Nominate,
+    Notice,
+    NoticesAcknowledged,
+    OwnRecord,
+    PartnerRecord,
+    Preview,
+    PreviewView,
+    ReadDisclosures,
+    ReadOwnRecord,
+    RequestRecord,
+    SetRestrictedView,
+    SetSharing,
+    Subscribe,
+    SubscriptionAnswer,
+    Unsubscribe,
+    WithdrawNomination,
+)
 
 # Messages organisations send to the hub, by their AMQP `type`.
 REQUESTS: dict[str, type[Contract]] = {
@@ -53,6 +77,18 @@ REQUESTS: dict[str, type[Contract]] = {
         PublishEnrolment,
         ChallengeLearningEvent,
         ConfirmLearningEvent,
+        SetSharing,
+        SetRestrictedView,
+        Nominate,
+        WithdrawNomination,
+        ReadOwnRecord,
+        PreviewView,
+        ReadDisclosures,
+        Subscribe,
+        Unsubscribe,
+        Backfill,
+        RequestRecord,
+        AcknowledgeNotices,
     )
 }
 # Messages the hub sends to organisations.
@@ -66,6 +102,16 @@ ANSWERS: dict[str, type[Contract]] = {
         ChallengeAnswer,
         ChallengeNotice,
         ChallengeOutcome,
+        ConsentAnswer,
+        OwnRecord,
+        Preview,
+        Disclosures,
+        SubscriptionAnswer,
+        BackfillDone,
+        Delivery,
+        PartnerRecord,
+        Notice,
+        NoticesAcknowledged,
     )
 }
 # The hub's own domain events on `lrs.events`.

@@ -60,6 +60,34 @@ from contracts.plr import (
     WithdrawAchievement,
     WithdrawnAchievement,
 )
+from contracts.sharing import (
+    AcknowledgeNotices,
+    Backfill,
+    BackfillDone,
+    ConsentAnswer,
+    ConsentView,
+    DecisionStamp,
+    DeliveredItem,
+    Delivery,
+    DisclosureEntry,
+    Disclosures,
+    Nominate,
+    Notice,
+    NoticesAcknowledged,
+    OwnRecord,
+    PartnerRecord,
+    Preview,
+    PreviewView,
+    ReadDisclosures,
+    ReadOwnRecord,
+    RequestRecord,
+    SetRestrictedView,
+    SetSharing,
+    Subscribe,
+    SubscriptionAnswer,
+    Unsubscribe,
+    WithdrawNomination,
+)
 
 # A college (UKPRN 10030488) and one learner with a ULN whose check digit is valid.
 UKPRN = "10030488"
@@ -278,3 +306,64 @@ EXAMPLES: dict[str, Contract] = {
         ChallengeResolved(challenge_id=CHALLENGE_ID, event_id=EVENT_ID, uln=ULN, resolution="confirmed"),
     )
 }
+
+
+def _sharing_examples() -> list[Contract]:
+    """The sharing contracts' examples: a university (partner 10000001) under agreement DSA-7F3A2C1B."""
+    partner, purpose = "10000001", "admissions"
+    stamp = DecisionStamp(agreement_id="DSA-7F3A2C1B", agreement_version=2, consent_version=3, purpose=purpose)
+    item = DeliveredItem(
+        feed="achievements", event_id=EVENT_ID, version=2,
+        fields={"uln": ULN, "qualification_type": "GCSE", "subject": "GCSE Mathematics", "grade": "8",
+                "award_date": "2026-08-20"},
+        stamp=stamp,
+    )  # fmt: skip
+    consent = ConsentView(version=3, sharing=True, restricted_event_ids=[EVENT_ID], basic_details_only=False,
+                          nominations={partner: date(2027, 9, 30)})  # fmt: skip
+    return [
+        SetSharing(uln=ULN, share=True, privacy_notice_seen=True),
+        SetRestrictedView(uln=ULN, event_ids=[EVENT_ID]),
+        Nominate(uln=ULN, org_id=partner, until=date(2027, 9, 30)),
+        WithdrawNomination(uln=ULN, org_id=partner),
+        ReadOwnRecord(uln=ULN),
+        PreviewView(uln=ULN, org_id=partner),
+        ReadDisclosures(uln=ULN),
+        ConsentAnswer(request_type=Nominate.message_type, uln=ULN, outcome="applied", consent=consent),
+        OwnRecord(uln=ULN, found=True, details={"given_name": "Amira", "family_name": "Okafor"}, consent=consent),
+        Preview(uln=ULN, org_id=partner, items=[item], refused={"participation:" + EVENT_ID: "not in the view"}),
+        Disclosures(
+            uln=ULN,
+            entries=[
+                DisclosureEntry(
+                    at=_RAISED_AT,
+                    recipient=partner,
+                    what=f"feed.achievements:{EVENT_ID}",
+                    purpose=purpose,
+                    decision="allowed",
+                    reason="",
+                    fields=sorted(item.fields),
+                    agreement_id="DSA-7F3A2C1B",
+                    agreement_version=2,
+                    consent_version=3,
+                )
+            ],
+        ),
+        Subscribe(feed="achievements", purpose=purpose),
+        Unsubscribe(feed="achievements"),
+        SubscriptionAnswer(feed="achievements", purpose=purpose, status="active"),
+        Backfill(feed="achievements", since=_RAISED_AT, limit=500),
+        BackfillDone(
+            feed="achievements", delivered=420, refused=80, complete=False, next_since=_RAISED_AT, next_after=EVENT_ID
+        ),
+        Delivery(feed="achievements", items=[item]),
+        RequestRecord(uln=ULN, given_name="Amira", family_name="Okafor", purpose=purpose),
+        PartnerRecord(response_code=ResponseCode.EXACT_MATCH, description="Exact match", items=[item]),
+        Notice(
+            notice_id=CHALLENGE_ID, kind="recall", reason="the learner withdrew consent", uln=ULN, event_ids=[EVENT_ID]
+        ),
+        AcknowledgeNotices(notice_ids=[CHALLENGE_ID]),
+        NoticesAcknowledged(acknowledged=[CHALLENGE_ID]),
+    ]
+
+
+EXAMPLES.update({example.message_type: example for example in _sharing_examples()})

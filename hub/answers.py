@@ -12,6 +12,7 @@ from contracts.learner import RejectionError
 from contracts.plr import ItemOutcome
 from hub.matching import ScoredLearner
 from hub.model import Learner
+from hub.policy import Offer
 
 DESCRIPTIONS = {
     ResponseCode.NO_MATCH: "No match",
@@ -28,6 +29,7 @@ DESCRIPTIONS = {
     ResponseCode.LINKED_LEARNER: "Linked learner: master record substituted",
     ResponseCode.INVALID_ULN: "Supplied ULN invalid",
     ResponseCode.NOT_VERIFIED: "Learner could not be verified",
+    ResponseCode.OPTED_OUT: "Learner opted not to share; no learning events returned",
 }
 
 # Batch output return codes. RC006, RC011, RC012 and RC013 are the LRS's; RC001-RC004 are the
@@ -120,4 +122,36 @@ class ReplyDraft:
     notices: tuple[Notice, ...] = ()
 
 
-Draft = AnswerDraft | VerificationDraft | OutcomesDraft | ReplyDraft
+@dataclass(frozen=True)
+class PortalDraft:
+    """An answer to the learner portal about the learner it speaks for (`what` names it in the log)."""
+
+    answer: Contract
+    uln: str | None
+    what: str
+    events: tuple[Contract, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartnerDraft:
+    """An answer to a partner about its own requests (subscriptions, backfill pages): no learner data."""
+
+    answer: Contract
+    events: tuple[Contract, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordDraft:
+    """A partner's record request, verified (`code`); the gate rules on each offer for the purpose."""
+
+    code: ResponseCode
+    purpose: str
+    offers: tuple[Offer, ...]
+    uln: str
+    events: tuple[Contract, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+Draft = RecordDraft | AnswerDraft | VerificationDraft | OutcomesDraft | ReplyDraft | PortalDraft | PartnerDraft

@@ -5,12 +5,13 @@ projects exactly the permitted fields; `send_answer` and `send_rejection` build 
 outbound message from those decisions and audit each one, allowed or refused.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from contracts.base import Contract
-from contracts.codes import OrganisationKind
+from contracts.codes import OrganisationKind, ResponseCode
 from contracts.learner import Candidate, LearnerAnswer, LearnerView, MessageRejected
 from contracts.plr import (
     ChallengeAnswer,
@@ -22,11 +23,25 @@ from contracts.plr import (
     Verification,
     VerificationResult,
 )
-from hub import plr
-from hub.answers import DESCRIPTIONS, AnswerDraft, Draft, Notice, OutcomesDraft, ReplyDraft, VerificationDraft
+from contracts.sharing import DecisionStamp, DeliveredItem, Delivery, PartnerRecord
+from contracts.sharing import Notice as PartnerNotice
+from hub import plr, policy
+from hub.answers import (
+    DESCRIPTIONS,
+    AnswerDraft,
+    Draft,
+    Notice,
+    OutcomesDraft,
+    PartnerDraft,
+    PortalDraft,
+    RecordDraft,
+    ReplyDraft,
+    VerificationDraft,
+)
 from hub.matching import ScoredLearner
 from hub.model import Learner, Organisation
-from hub.ports import AuditEntry, OutboundMessage, UnitOfWork
+from hub.policy import Agreement, Consent, Feed, Grant, Offer, Ruling
+from hub.ports import AuditEntry, DeliveryRecord, NoticeRecord, OutboundMessage, UnitOfWork
 from hub.routing import OUTBOUND_EXCHANGE
 
 
@@ -37,6 +52,8 @@ class Purpose(StrEnum):
     RECEIPT = "receipt"  # telling a sender what became of the records it sent
     CHALLENGE = "challenge"  # a learner's challenge of a PLR entry, to its sender and back
     OPERATOR_SUPPORT = "operator_support"  # an operator reading a record to support a learner
+    RECALL = "recall"  # telling a partner to delete or re-key what it holds
+    LEARNER_ACCESS = "learner_access"  # a learner reading their own record, choices and log
 
 
 class What(StrEnum):
@@ -53,6 +70,8 @@ class What(StrEnum):
 
 
 # Which kind of organisation may receive each of the PLR's messages, and for what purpose.
+DETAILS_KEY = "details"  # what a partner holds of a learner's details is filed under this key
+
 _PLR_POLICY: dict[What, tuple[frozenset[OrganisationKind], Purpose]] = {
     What.VERIFICATION: (frozenset({OrganisationKind.AWARDING_ORGANISATION}), Purpose.VERIFICATION),
     What.RECEIPT: (
@@ -226,6 +245,12 @@ async def send_draft(
             await _send_outcomes(uow, recipient, draft, correlation_id, at, headers)
         case ReplyDraft():
             await _send_reply(uow, recipient, draft, correlation_id, at, headers)
+        case PortalDraft():
+            await send_to_portal(uow, recipient, draft.uln, draft.answer, draft.what, at, correlation_id)
+        case PartnerDraft():
+            await answer_partner(uow, recipient, draft.answer, correlation_id)
+        case RecordDraft():
+            await _send_record(uow, recipient, draft, at, correlation_id)
     for notice in draft.notices:
         await _send_notice(uow, notice, correlation_id, at)
 
@@ -348,3 +373,161 @@ async def _queue(
             headers=headers or {},
         )
     )
+
+
+# --- Partners: every item a partner might receive is ruled on by hub/policy.py --------------
+
+
+@dataclass
+class SharingContext:
+    """What one unit of work's partner decisions rely on, read once: agreements and consents."""
+
+    today: date
+    agreements: list[Agreement]
+    consents: dict[str, Consent]
+
+    def consent(self, uln: str) -> Consent:
+        return self.consents.get(uln) or Consent(uln)
+
+
+async def sharing_context(uow: UnitOfWork, ulns: Sequence[str], today: date) -> SharingContext:
+    """Agreements and the learners' consents (their registration's default where they never chose)."""
+    wanted = sorted(set(ulns))
+    consents = await uow.sharing.consents(wanted)
+    missing = [u for u in wanted if u not in consents]
+    if missing:
+        consents |= {u: Consent.default_for(x) for u, x in (await uow.learners.get_many(missing)).items()}
+    return SharingContext(today, await uow.sharing.agreements(), consents)
+
+
+def _what(offer: Offer) -> str:
+    return f"feed.{offer.feed}:{offer.event_id or 'details'}"
+
+
+async def rule(
+    uow: UnitOfWork, ctx: SharingContext, partner: Organisation, offer: Offer, purpose: str, at: datetime,
+    correlation_id: str | None = None,
+) -> Ruling:  # fmt: skip
+    """Decide one offer for a partner (hub/policy.py) and audit the decision, allowed or refused."""
+    ruling = policy.decide(partner, ctx.agreements, ctx.consent(offer.uln), offer, purpose, ctx.today)
+    consent = ctx.consent(offer.uln)
+    if isinstance(ruling, Grant):
+        a = ruling.agreement
+        fields = tuple(sorted(ruling.fields))
+        entry = AuditEntry(at, partner.org_id, offer.uln, _what(offer), purpose, "allowed", "", fields,
+                           correlation_id, a.agreement_id, a.version, consent.version)  # fmt: skip
+    else:
+        agreement = policy.agreement_for(ctx.agreements, partner.org_id, purpose, offer.feed, ctx.today)
+        a_id, a_version = (
+            (agreement.agreement_id, agreement.version) if isinstance(agreement, Agreement) else (None, None)
+        )
+        entry = AuditEntry(at, partner.org_id, offer.uln, _what(offer), purpose, "refused", ruling.reason, (),
+                           correlation_id, a_id, a_version, consent.version)  # fmt: skip
+    await uow.audit.append(entry)
+    return ruling
+
+
+def delivered_item(offer: Offer, grant: Grant, replaces_version: int | None = None) -> DeliveredItem:
+    """What the partner receives of an allowed offer: the projection and the decision behind it."""
+    stamp = DecisionStamp(agreement_id=grant.agreement.agreement_id, agreement_version=grant.agreement.version,
+                          consent_version=grant.consent_version, purpose=grant.purpose)  # fmt: skip
+    return DeliveredItem(feed=offer.feed.value, event_id=offer.event_id, version=offer.version,
+                         replaces_version=replaces_version, fields=grant.fields, stamp=stamp)  # fmt: skip
+
+
+def held_record(partner: str, offer: Offer, grant: Grant, at: datetime) -> DeliveryRecord:
+    return DeliveryRecord(
+        partner=partner, uln=offer.uln, feed=offer.feed, key=offer.event_id or DETAILS_KEY, version=offer.version,
+        fields=tuple(sorted(grant.fields)), agreement_id=grant.agreement.agreement_id,
+        agreement_version=grant.agreement.version, consent_version=grant.consent_version, purpose=grant.purpose, at=at,
+    )  # fmt: skip
+
+
+async def deliver(
+    uow: UnitOfWork, partner: Organisation, feed: Feed, granted: Sequence[tuple[Offer, Grant, int | None]],
+    at: datetime, correlation_id: str | None = None,
+) -> None:  # fmt: skip
+    """Send a partner the items `rule` allowed (already audited), and remember what it now holds."""
+    if not granted:
+        return
+    items = [delivered_item(offer, grant, replaces) for offer, grant, replaces in granted]
+    await uow.sharing.delivered([held_record(partner.org_id, offer, grant, at) for offer, grant, _ in granted])
+    await _queue(uow, partner, Delivery(feed=feed.value, items=items), correlation_id, None)
+
+
+async def answer_partner(uow: UnitOfWork, partner: Organisation, answer: Contract, correlation_id: str | None) -> None:
+    """An answer about the partner's own requests (subscriptions, backfill pages): no learner data."""
+    await _audit(uow, datetime.now(UTC), partner, None, What.ANSWER, Purpose.RECEIPT, Allowed(None, ()), correlation_id)
+    await _queue(uow, partner, answer, correlation_id, None)
+
+
+async def _send_record(
+    uow: UnitOfWork, partner: Organisation, draft: RecordDraft, at: datetime, correlation_id: str
+) -> None:
+    """A record request's answer: what the policy allows for the purpose (each item ruled and
+    audited), WSEC0206 when the learner does not share, or the verification's refusal."""
+    granted: list[tuple[Offer, Grant]] = []
+    code = draft.code
+    if draft.offers:
+        ctx = await sharing_context(uow, [draft.uln], at.date())
+        rulings = [(o, await rule(uow, ctx, partner, o, draft.purpose, at, correlation_id)) for o in draft.offers]
+        granted = [(o, r) for o, r in rulings if isinstance(r, Grant)]
+        if any(isinstance(r, policy.Denial) and r.opted_out for _, r in rulings):
+            code, granted = ResponseCode.OPTED_OUT, []
+    else:
+        await _audit(uow, at, partner, None, What.ANSWER, Purpose.RECEIPT, Allowed(None, ()), correlation_id)
+    if granted:
+        await uow.sharing.delivered([held_record(partner.org_id, o, g, at) for o, g in granted])
+    items = [delivered_item(o, g) for o, g in granted]
+    description = DESCRIPTIONS.get(code, code.value)
+    if draft.offers and not granted and code != ResponseCode.OPTED_OUT:
+        description = "Nothing of this learner is shared with you for this purpose"
+    record = PartnerRecord(response_code=code, description=description, items=items)
+    await _queue(uow, partner, record, correlation_id, None)
+
+
+async def notify_partner(
+    uow: UnitOfWork, partner: Organisation, notice: PartnerNotice, at: datetime, correlation_id: str | None = None
+) -> None:
+    """A recall, correction or re-key notice: audited, remembered until acknowledged, and sent.
+
+    A recall names what the partner must delete, so from now on it no longer holds it; a re-key
+    moves what it holds to the master ULN.
+    """
+    fields = tuple(notice.replacement.fields) if notice.replacement else ()
+    stamp = notice.replacement.stamp if notice.replacement else None
+    await uow.audit.append(
+        AuditEntry(at, partner.org_id, notice.uln, f"notice.{notice.kind}:{','.join(notice.event_ids)}",
+                   stamp.purpose if stamp else Purpose.RECALL.value, "allowed", notice.reason, fields, correlation_id,
+                   stamp.agreement_id if stamp else None, stamp.agreement_version if stamp else None,
+                   stamp.consent_version if stamp else None)
+    )  # fmt: skip
+    await uow.sharing.add_notice(
+        NoticeRecord(
+            notice.notice_id, partner.org_id, notice.kind, notice.uln, tuple(notice.event_ids), notice.reason, at
+        )
+    )
+    if notice.kind == "recall" and notice.uln:
+        await uow.sharing.recalled(partner.org_id, notice.uln, notice.event_ids)
+    if notice.kind == "rekey" and notice.uln and notice.new_uln:
+        await uow.sharing.rekeyed(partner.org_id, notice.uln, notice.new_uln)
+    await _queue(uow, partner, notice, correlation_id, None)
+
+
+async def send_to_portal(
+    uow: UnitOfWork, portal: Organisation, uln: str | None, answer: Contract, what: str, at: datetime,
+    correlation_id: str,
+) -> None:  # fmt: skip
+    """An answer to the learner portal about the learner it speaks for (their own data, for them)."""
+    if portal.kind != OrganisationKind.LEARNER_PORTAL or not portal.active:
+        decision: Decision = Refused("only the active learner portal receives a learner's own data")
+    else:
+        decision = Allowed(None, tuple(type(answer).model_fields))
+    await uow.audit.append(
+        AuditEntry(at, portal.org_id, uln, what, Purpose.LEARNER_ACCESS.value,
+                   "allowed" if isinstance(decision, Allowed) else "refused",
+                   decision.reason if isinstance(decision, Refused) else "",
+                   decision.fields if isinstance(decision, Allowed) else (), correlation_id)
+    )  # fmt: skip
+    if isinstance(decision, Allowed):
+        await _queue(uow, portal, answer, correlation_id, None)

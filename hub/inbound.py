@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from contracts import EVENTS
 from contracts.codes import BatchReturnCode
 from contracts.learner import MessageRejected, RejectionError
 from hub.answers import AnswerDraft, Draft
 from hub.bulk import judge_items, validation_errors
 from hub.disclosure import send_draft, send_rejection
+from hub.feeds import offer_event
 from hub.messagebus import HANDLERS
 from hub.model import Organisation
 from hub.ports import BatchRowOutcome, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
@@ -211,3 +213,45 @@ async def _record_batch_row(
             mis_identifier=draft.mis_identifier if draft else None,
         )
     )
+
+
+async def handle_events(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], hub_user: str) -> list[Handled]:
+    """Handle the hub's own events (offered to partners' feeds), exactly once, several per transaction.
+
+    Only the hub publishes events (`user_id` = the hub's user); anything else, or an event that
+    does not parse, is dead-lettered with the reason.
+    """
+    try:
+        async with new_uow() as uow:
+            for consumer in {m.consumer for m in messages}:
+                await uow.inbox.prefetch(consumer, [m.message_id for m in messages if m.consumer == consumer])
+            outcomes = [await _handle_event(uow, m, hub_user) for m in messages]
+            await uow.commit()
+            return outcomes
+    except Exception:  # isolate the fault to its own message below
+        if len(messages) == 1:
+            raise
+    return [(await handle_events(new_uow, [m], hub_user))[0] for m in messages]
+
+
+async def _handle_event(uow: UnitOfWork, message: InboundMessage, hub_user: str) -> Handled:
+    body_sha256 = hashlib.sha256(message.body).hexdigest()
+    seen = await uow.inbox.get(message.consumer, message.message_id)
+    if seen is not None:
+        return Handled(seen.dead_letter_reason, duplicate=True)
+    contract = EVENTS.get(message.message_type or "")
+    reason = None
+    if message.sender != hub_user:
+        reason = f"events come only from the hub, not {message.sender!r}"
+    elif contract is None:
+        reason = f"no event is named {message.message_type!r}"
+    else:
+        try:
+            event = contract.model_validate_json(message.body)
+        except ValidationError as e:
+            reason = "invalid event: " + "; ".join(f"{x.loc} {x.message}" for x in validation_errors(e))
+        else:
+            await offer_event(uow, event, datetime.now(UTC), message.message_id)
+    if message.message_id:
+        await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+    return Handled(reason)

@@ -22,7 +22,21 @@ from contracts.plr import (
     VerifyLearners,
     WithdrawAchievement,
 )
-from hub import achievements, challenges, enrolments, registration, verification
+from contracts.sharing import (
+    AcknowledgeNotices,
+    Backfill,
+    Nominate,
+    PreviewView,
+    ReadDisclosures,
+    ReadOwnRecord,
+    RequestRecord,
+    SetRestrictedView,
+    SetSharing,
+    Subscribe,
+    Unsubscribe,
+    WithdrawNomination,
+)
+from hub import achievements, challenges, consent, enrolments, feeds, partners, registration, verification
 from hub.answers import Draft
 from hub.model import Organisation
 from hub.ports import UnitOfWork
@@ -44,6 +58,7 @@ _PROVIDERS = frozenset({OrganisationKind.PROVIDER})
 _AWARDING = frozenset({OrganisationKind.AWARDING_ORGANISATION})
 _PORTAL = frozenset({OrganisationKind.LEARNER_PORTAL})
 _SOURCES = _PROVIDERS | _AWARDING  # organisations whose PLR entries can be challenged
+_PARTNERS = frozenset({OrganisationKind.PARTNER})
 
 HANDLERS: dict[str, Route] = {
     FindLearnerByUln.message_type: Route(FindLearnerByUln, registration.find_by_uln, _PROVIDERS),
@@ -63,4 +78,16 @@ HANDLERS: dict[str, Route] = {
     PublishEnrolment.message_type: Route(PublishEnrolment, enrolments.publish, _PROVIDERS),
     ChallengeLearningEvent.message_type: Route(ChallengeLearningEvent, challenges.raise_challenge, _PORTAL),
     ConfirmLearningEvent.message_type: Route(ConfirmLearningEvent, challenges.confirm, _SOURCES),
+    SetSharing.message_type: Route(SetSharing, consent.set_sharing, _PORTAL),
+    SetRestrictedView.message_type: Route(SetRestrictedView, consent.set_restricted_view, _PORTAL),
+    Nominate.message_type: Route(Nominate, consent.nominate, _PORTAL),
+    WithdrawNomination.message_type: Route(WithdrawNomination, consent.withdraw_nomination, _PORTAL),
+    ReadOwnRecord.message_type: Route(ReadOwnRecord, consent.read_record, _PORTAL),
+    PreviewView.message_type: Route(PreviewView, consent.preview, _PORTAL),
+    ReadDisclosures.message_type: Route(ReadDisclosures, consent.read_disclosures, _PORTAL),
+    Subscribe.message_type: Route(Subscribe, feeds.subscribe, _PARTNERS),
+    Unsubscribe.message_type: Route(Unsubscribe, feeds.unsubscribe, _PARTNERS),
+    Backfill.message_type: Route(Backfill, feeds.backfill, _PARTNERS),
+    RequestRecord.message_type: Route(RequestRecord, partners.request_record, _PARTNERS),
+    AcknowledgeNotices.message_type: Route(AcknowledgeNotices, partners.acknowledge, _PARTNERS),
 }

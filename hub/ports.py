@@ -8,6 +8,7 @@ from typing import Any, Protocol, Self
 
 from hub.frequencies import NameFrequencies
 from hub.model import Challenge, EventKind, Learner, LearningEvent, Organisation
+from hub.policy import Agreement, Consent, Feed
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,11 @@ class InboxRecord:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One disclosure decision: who received (or was refused) what, about whom, why."""
+    """One disclosure decision: who received (or was refused) what, about whom, why.
+
+    A decision for a partner also names the agreement version and the learner's consent
+    version it relied on (None for the Learner Register's own answers).
+    """
 
     at: datetime
     recipient: str
@@ -43,6 +48,51 @@ class AuditEntry:
     reason: str
     fields: tuple[str, ...]
     correlation_id: str | None
+    agreement_id: str | None = None
+    agreement_version: int | None = None
+    consent_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    partner: str
+    feed: Feed
+    purpose: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """What a partner holds of one learner: an entry (or the learner's details) as last delivered.
+
+    `key` names it: the event id of a learning event, or "details" for learner details.
+    Recall, correction and re-key notices are built from these.
+    """
+
+    partner: str
+    uln: str
+    feed: Feed
+    key: str
+    version: int | None
+    fields: tuple[str, ...]
+    agreement_id: str
+    agreement_version: int
+    consent_version: int
+    purpose: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    """A recall, correction or re-key notice sent to a partner, acknowledged or not."""
+
+    notice_id: str
+    partner: str
+    kind: str
+    uln: str | None
+    keys: tuple[str, ...]
+    reason: str
+    at: datetime
+    acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +163,57 @@ class LearningEvents(Protocol):
         """Every entry recorded against any of `ulns`, oldest first."""
         ...
 
+    async def changed_since(self, kind: EventKind, since: datetime, after: str, limit: int) -> list[LearningEvent]:
+        """Entries of `kind` in order of (updated_at, event_id), after (`since`, `after`)."""
+        ...
+
     async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]: ...
     async def get_challenge(self, challenge_id: str) -> Challenge | None: ...
     async def save_challenge(self, challenge: Challenge) -> None: ...
+
+
+class Sharing(Protocol):
+    """Data sharing agreements, learners' choices, subscriptions, and what partners hold."""
+
+    async def agreements(self) -> list[Agreement]:
+        """The latest version of every agreement (revoked ones included)."""
+        ...
+
+    async def save_agreement(self, agreement: Agreement) -> None:
+        """Add a version of an agreement (earlier versions stay, for the decisions that named them)."""
+        ...
+
+    async def consents(self, ulns: Sequence[str]) -> dict[str, Consent]:
+        """The learners' recorded choices (a learner who never chose is absent)."""
+        ...
+
+    async def save_consent(self, consent: Consent) -> None: ...
+    async def subscriptions(self, feed: Feed | None = None) -> list[Subscription]: ...
+    async def subscribe(self, subscription: Subscription) -> None: ...
+    async def unsubscribe(self, partner: str, feed: Feed) -> bool: ...
+    async def held(
+        self, *, partner: str | None = None, ulns: Sequence[str] | None = None, keys: Sequence[str] | None = None
+    ) -> list[DeliveryRecord]:
+        """What partners hold (delivered and not recalled), narrowed by partner, learners or keys."""
+        ...
+
+    async def delivered(self, records: Sequence[DeliveryRecord]) -> None:
+        """Record deliveries (replacing what the partner held under the same key)."""
+        ...
+
+    async def recalled(self, partner: str, uln: str, keys: Sequence[str]) -> None:
+        """The partner was told to delete these: it no longer holds them."""
+        ...
+
+    async def rekeyed(self, partner: str, old_uln: str, new_uln: str) -> None: ...
+    async def add_notice(self, notice: NoticeRecord) -> None: ...
+    async def acknowledge(self, partner: str, notice_ids: Sequence[str], at: datetime) -> list[str]:
+        """Mark the partner's notices acknowledged; return the ids that were its own."""
+        ...
+
+    async def expired_nominations(self, today: date) -> list[tuple[str, str]]:
+        """(uln, org) of nominations that ended before `today` while their partner still holds data."""
+        ...
 
 
 class OrganisationRepository(Protocol):
@@ -139,6 +237,9 @@ class Outbox(Protocol):
 
 class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> None: ...
+    async def about(self, ulns: Sequence[str]) -> list[AuditEntry]:
+        """Every entry about these learners, oldest first (this transaction's too)."""
+        ...
 
 
 class Batches(Protocol):
@@ -150,6 +251,7 @@ class UnitOfWork(Protocol):
 
     learners: LearnerRepository
     plr: LearningEvents
+    sharing: Sharing
     organisations: OrganisationRepository
     inbox: Inbox
     outbox: Outbox

@@ -93,12 +93,26 @@ class PostgresLearningEvents:
 
     async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
         rows = await self._conn.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM learning_event WHERE uln = ANY($1::text[]) ORDER BY loaded_at, event_id",
+            f"SELECT {_EVENT_COLUMNS} FROM learning_event WHERE uln = ANY($1::bpchar[]) ORDER BY loaded_at, event_id",
             list(ulns),
         )
         found = {r["event_id"]: _event(r) for r in rows}
         found.update({k: e for k, e in self._pending.items() if e.uln in set(ulns)})
         return list(found.values())
+
+    async def changed_since(self, kind: EventKind, since: datetime, after: str, limit: int) -> list[LearningEvent]:
+        rows = await self._conn.fetch(
+            f"""
+            SELECT {_EVENT_COLUMNS} FROM learning_event
+            WHERE kind = $1 AND (updated_at, event_id::text) > ($2, $3)
+            ORDER BY updated_at, event_id::text LIMIT $4
+            """,
+            kind.value,
+            since,
+            after,
+            limit,
+        )
+        return [_event(r) for r in rows]
 
     async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]:
         rows = await self._conn.fetch(

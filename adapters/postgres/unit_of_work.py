@@ -6,13 +6,14 @@ chains to the one before) is taken last, so it is held for the shortest time pos
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 import asyncpg
 
+from adapters.postgres.audit import entries_about
 from adapters.postgres.errors import translated
 from adapters.postgres.plr import PostgresLearningEvents
 from adapters.postgres.repositories import (
@@ -24,13 +25,15 @@ from adapters.postgres.repositories import (
     PostgresOrganisations,
     dumps,
 )
+from adapters.postgres.sharing import PostgresSharing
 from adapters.relay import OutboxRow
 from hub.audit import GENESIS_HASH, entry_hash
 from hub.ports import AuditEntry, OutboundMessage
 
 _AUDIT_CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
 _AUDIT_COLUMNS = ("seq", "at", "recipient", "uln", "what", "purpose", "decision", "reason", "fields",
-                  "correlation_id", "prev_hash", "hash")  # fmt: skip
+                  "correlation_id", "agreement_id", "agreement_version", "consent_version", "prev_hash",
+                  "hash")  # fmt: skip
 
 
 class _BufferedOutbox:
@@ -44,9 +47,14 @@ class _BufferedOutbox:
 class _BufferedAudit:
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
+        self.conn: asyncpg.Connection | None = None
 
     async def append(self, entry: AuditEntry) -> None:
         self.entries.append(entry)
+
+    async def about(self, ulns: Sequence[str]) -> list[AuditEntry]:
+        assert self.conn is not None, "read outside `async with`"
+        return await entries_about(self.conn, ulns) + [e for e in self.entries if e.uln in set(ulns)]
 
 
 class PostgresUnitOfWork:
@@ -81,6 +89,8 @@ class PostgresUnitOfWork:
                 raise
         self.learners = PostgresLearners(self._conn, self._issue_numbers, self._frequencies)
         self.plr = PostgresLearningEvents(self._conn)
+        self.sharing = PostgresSharing(self._conn)
+        self.audit.conn = self._conn
         self.organisations = PostgresOrganisations(self._conn)
         self.inbox = PostgresInbox(self._conn)
         self.batches = PostgresBatches(self._conn)
@@ -105,6 +115,7 @@ class PostgresUnitOfWork:
             await self.inbox.flush()
             await self.learners.flush()
             await self.plr.flush(datetime.now(UTC))
+            await self.sharing.flush()
             rows = await self._write_outbox(self._conn)
             await self._write_audit(self._conn)
             await self._tx.commit()
@@ -150,7 +161,8 @@ class PostgresUnitOfWork:
             seq += 1
             current = entry_hash(previous, entry)
             rows.append((seq, entry.at, entry.recipient, entry.uln, entry.what, entry.purpose, entry.decision,
-                         entry.reason, list(entry.fields), entry.correlation_id, previous, current))  # fmt: skip
+                         entry.reason, list(entry.fields), entry.correlation_id, entry.agreement_id,
+                         entry.agreement_version, entry.consent_version, previous, current))  # fmt: skip
             previous = current
         # COPY: a bulk message's thousand receipts are a thousand entries, written in one go.
         await conn.copy_records_to_table("audit_log", records=rows, columns=_AUDIT_COLUMNS)

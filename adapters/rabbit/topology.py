@@ -6,6 +6,9 @@
 - `lrs.records` (quorum): the Personal Learning Record's command queue (achievements,
   enrolments, challenges), likewise; its own consumer, so a results-day flood of
   achievements never queues a college's registrations behind it.
+- `lrs.sharing` (quorum): learners' choices and partners' requests (consent, feed, partner).
+- `lrs.feeds` (quorum), bound to `lrs.events`: the hub's events that partners' feeds are made
+  of, offered to each subscribed partner through the disclosure gate.
 - `lrs.outbound` (direct) -> `lrs.out.<org>` (quorum): one queue per organisation, routing key
   = org id; only that organisation's RabbitMQ user may read it (adapters/rabbit/admin.py).
 - `lrs.events` (topic): the hub's own domain events, routing key = message type.
@@ -19,11 +22,16 @@ from hub.routing import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, INBOUND_EXCHANGE,
 
 REGISTRATION_QUEUE = "lrs.registration"
 RECORDS_QUEUE = "lrs.records"
+SHARING_QUEUE = "lrs.sharing"
+FEEDS_QUEUE = "lrs.feeds"
 # Command queue -> the routing keys (`<org>.<message type>`) it takes.
 COMMAND_QUEUES: dict[str, tuple[str, ...]] = {
     REGISTRATION_QUEUE: ("*.learner.#",),
     RECORDS_QUEUE: ("*.achievement.#", "*.enrolment.#", "*.plr.#"),
+    SHARING_QUEUE: ("*.consent.#", "*.feed.#", "*.partner.#"),
 }
+# The hub's own events that partners' feeds are made of (and recalls, corrections, re-keys).
+FEED_EVENTS = ("achievements.#", "participation.#", "learner.updated.#", "learners.merged.#")
 DEAD_LETTER_QUEUE = "lrs.dead"
 
 
@@ -41,7 +49,7 @@ async def declare_topology(channel: AbstractChannel, delivery_limit: int) -> Non
     topic, direct = aio_pika.ExchangeType.TOPIC, aio_pika.ExchangeType.DIRECT
     inbound = await channel.declare_exchange(INBOUND_EXCHANGE, topic, durable=True)
     await channel.declare_exchange(OUTBOUND_EXCHANGE, direct, durable=True)
-    await channel.declare_exchange(EVENTS_EXCHANGE, topic, durable=True)
+    events = await channel.declare_exchange(EVENTS_EXCHANGE, topic, durable=True)
     dlx = await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
     dead = await channel.declare_queue(DEAD_LETTER_QUEUE, durable=True, arguments=_quorum())
     await dead.bind(dlx)
@@ -53,6 +61,13 @@ async def declare_topology(channel: AbstractChannel, delivery_limit: int) -> Non
         )
         for binding in bindings:
             await queue.bind(inbound, binding)
+    feeds = await channel.declare_queue(
+        FEEDS_QUEUE,
+        durable=True,
+        arguments=_quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit}),
+    )
+    for binding in FEED_EVENTS:
+        await feeds.bind(events, binding)
 
 
 async def declare_outbound_queue(channel: AbstractChannel, org_id: str) -> AbstractQueue:

@@ -8,26 +8,31 @@ test can prove that a rejected or failed message leaves nothing half-written.
 import copy
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from types import TracebackType
 from typing import Self
 
 from hub.blocking import learner_block_keys
 from hub.frequencies import NameFrequencies
 from hub.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, LearningEvent, Organisation
+from hub.policy import Agreement, Consent, Feed
 from hub.ports import (
     AuditEntry,
     AuditLog,
     Batches,
     BatchRowOutcome,
+    DeliveryRecord,
     Inbox,
     InboxRecord,
     LearnerRepository,
     LearningEvents,
+    NoticeRecord,
     OrganisationRepository,
     OutboundMessage,
     Outbox,
+    Sharing,
+    Subscription,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -49,6 +54,11 @@ class FakeState:
     audit: list[AuditEntry] = field(default_factory=list)
     batch_rows: list[BatchRowOutcome] = field(default_factory=list)
     events: dict[str, LearningEvent] = field(default_factory=dict)  # the PLRs, by event_id
+    agreements: list[Agreement] = field(default_factory=list)  # every version
+    consents: dict[str, Consent] = field(default_factory=dict)
+    subscriptions: dict[tuple[str, Feed], Subscription] = field(default_factory=dict)
+    held: dict[tuple[str, str, str], DeliveryRecord] = field(default_factory=dict)  # (partner, uln, key)
+    notices: dict[str, NoticeRecord] = field(default_factory=dict)
     challenges: dict[str, Challenge] = field(default_factory=dict)
 
 
@@ -160,6 +170,13 @@ class FakeLearningEvents:
     async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
         return [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
 
+    async def changed_since(self, kind: EventKind, since: datetime, after: str, limit: int) -> list[LearningEvent]:
+        def order(e: LearningEvent) -> tuple[datetime, str]:
+            return (e.updated_at or e.loaded_at or since, e.event_id)
+
+        later = [e for e in self._uow.staged.events.values() if e.kind == kind and order(e) > (since, after)]
+        return [copy.deepcopy(e) for e in sorted(later, key=order)[:limit]]
+
     async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]:
         return [
             copy.deepcopy(c)
@@ -172,6 +189,87 @@ class FakeLearningEvents:
 
     async def save_challenge(self, challenge: Challenge) -> None:
         self._uow.staged.challenges[challenge.challenge_id] = copy.deepcopy(challenge)
+
+
+class FakeSharing:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def agreements(self) -> list[Agreement]:
+        latest: dict[str, Agreement] = {}
+        for a in self._uow.staged.agreements:
+            if a.agreement_id not in latest or a.version > latest[a.agreement_id].version:
+                latest[a.agreement_id] = a
+        return list(latest.values())
+
+    async def save_agreement(self, agreement: Agreement) -> None:
+        self._uow.staged.agreements.append(agreement)
+
+    async def consents(self, ulns: Sequence[str]) -> dict[str, Consent]:
+        return {u: self._uow.staged.consents[u] for u in ulns if u in self._uow.staged.consents}
+
+    async def save_consent(self, consent: Consent) -> None:
+        self._uow.staged.consents[consent.uln] = consent
+
+    async def subscriptions(self, feed: Feed | None = None) -> list[Subscription]:
+        found = [s for s in self._uow.staged.subscriptions.values() if feed is None or s.feed == feed]
+        return sorted(found, key=lambda s: s.partner)
+
+    async def subscribe(self, subscription: Subscription) -> None:
+        self._uow.staged.subscriptions[(subscription.partner, subscription.feed)] = subscription
+
+    async def unsubscribe(self, partner: str, feed: Feed) -> bool:
+        return self._uow.staged.subscriptions.pop((partner, feed), None) is not None
+
+    async def held(
+        self, *, partner: str | None = None, ulns: Sequence[str] | None = None, keys: Sequence[str] | None = None
+    ) -> list[DeliveryRecord]:
+        return sorted(
+            (
+                h
+                for h in self._uow.staged.held.values()
+                if (partner is None or h.partner == partner)
+                and (ulns is None or h.uln in ulns)
+                and (keys is None or h.key in keys)
+            ),
+            key=lambda h: (h.partner, h.uln, h.key),
+        )
+
+    async def delivered(self, records: Sequence[DeliveryRecord]) -> None:
+        for r in records:
+            self._uow.staged.held[(r.partner, r.uln, r.key)] = r
+
+    async def recalled(self, partner: str, uln: str, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._uow.staged.held.pop((partner, uln, key), None)
+
+    async def rekeyed(self, partner: str, old_uln: str, new_uln: str) -> None:
+        held = self._uow.staged.held
+        for (p, u, k), record in list(held.items()):
+            if p == partner and u == old_uln:
+                del held[(p, u, k)]
+                held.setdefault((p, new_uln, k), replace(record, uln=new_uln))
+
+    async def add_notice(self, notice: NoticeRecord) -> None:
+        self._uow.staged.notices[notice.notice_id] = notice
+
+    async def acknowledge(self, partner: str, notice_ids: Sequence[str], at: datetime) -> list[str]:
+        acked = []
+        for notice_id in notice_ids:
+            notice = self._uow.staged.notices.get(notice_id)
+            if notice is not None and notice.partner == partner:
+                self._uow.staged.notices[notice_id] = replace(notice, acknowledged_at=notice.acknowledged_at or at)
+                acked.append(notice_id)
+        return acked
+
+    async def expired_nominations(self, today: date) -> list[tuple[str, str]]:
+        held = {(h.partner, h.uln) for h in self._uow.staged.held.values()}
+        return sorted(
+            (uln, org)
+            for uln, consent in self._uow.staged.consents.items()
+            for org, until in consent.nominations.items()
+            if until < today and (org, uln) in held
+        )
 
 
 class FakeOrganisations:
@@ -226,6 +324,9 @@ class FakeAuditLog:
         self._uow.maybe_fail("audit.append")
         self._uow.staged.audit.append(entry)
 
+    async def about(self, ulns: Sequence[str]) -> list[AuditEntry]:
+        return [e for e in self._uow.staged.audit if e.uln in ulns]
+
 
 class FakeBatches:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
@@ -245,6 +346,7 @@ class FakeUnitOfWork:
         # Typed as the ports: the Protocol's attributes are mutable, hence invariant.
         self.learners: LearnerRepository = FakeLearners(self)
         self.plr: LearningEvents = FakeLearningEvents(self)
+        self.sharing: Sharing = FakeSharing(self)
         self.organisations: OrganisationRepository = FakeOrganisations(self)
         self.inbox: Inbox = FakeInbox(self)
         self.outbox: Outbox = FakeOutbox(self)

@@ -1,0 +1,174 @@
+"""Learners' choices, through the learner portal: sharing, the restricted view, nominations; and
+what a learner may read: their full record, a preview of what an organisation would see, and
+every disclosure decision about them.
+
+Every change raises the consent version (decisions name the version they relied on) and is
+followed by a recheck of what partners hold: whatever they may no longer hold is recalled.
+"""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from contracts.base import Contract
+from contracts.sharing import (
+    ConsentAnswer,
+    ConsentView,
+    DisclosureEntry,
+    Disclosures,
+    Nominate,
+    OwnRecord,
+    Preview,
+    PreviewView,
+    ReadDisclosures,
+    ReadOwnRecord,
+    SetRestrictedView,
+    SetSharing,
+    WithdrawNomination,
+)
+from hub import feeds, plr, policy
+from hub.answers import PortalDraft
+from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
+from hub.model import LearnerStatus, Organisation
+from hub.policy import LEARNER_DETAIL_FIELDS, Consent, Denial, Feed, Grant, Offer
+from hub.ports import AuditEntry, UnitOfWork
+
+
+def view(consent: Consent) -> ConsentView:
+    restricted = sorted(consent.restricted) if consent.restricted is not None else None
+    return ConsentView(version=consent.version, sharing=consent.sharing, restricted_event_ids=restricted,
+                       basic_details_only=consent.basic_only, nominations=dict(consent.nominations))  # fmt: skip
+
+
+async def _master(uow: UnitOfWork, uln: str) -> str | None:
+    """The ULN a learner's choices are held under: the master's, for a linked ULN."""
+    learner = await uow.learners.get(uln)
+    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
+        return learner.master_uln
+    return learner.uln if learner is not None else None
+
+
+async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> PortalDraft:
+    """Apply `change(consent) -> consent`; if it changed anything, save it and recall what partners
+    may no longer hold."""
+    kind = request.message_type
+    master = await _master(uow, uln)
+    if master is None:
+        answer = ConsentAnswer(request_type=kind, uln=uln, outcome="refused", reason=f"no learner has ULN {uln}")
+        return PortalDraft(answer, uln, "consent.answer")
+    ctx = await sharing_context(uow, [master], datetime.now(UTC).date())
+    current = ctx.consent(master)
+    wanted = change(current)
+    if isinstance(wanted, str):
+        answer = ConsentAnswer(request_type=kind, uln=master, outcome="refused", reason=wanted, consent=view(current))
+        return PortalDraft(answer, master, "consent.answer")
+    if replace(wanted, version=current.version) == current:
+        answer = ConsentAnswer(request_type=kind, uln=master, outcome="unchanged", consent=view(current))
+        return PortalDraft(answer, master, "consent.answer")
+    saved = replace(wanted, version=current.version + 1)
+    await uow.sharing.save_consent(saved)
+    await feeds.recheck(uow, datetime.now(UTC), ulns=[master])
+    answer = ConsentAnswer(request_type=kind, uln=master, outcome="applied", consent=view(saved))
+    return PortalDraft(answer, master, "consent.answer")
+
+
+async def set_sharing(uow: UnitOfWork, sender: Organisation, request: SetSharing, today: date) -> PortalDraft:
+    return await _change(uow, request, request.uln, lambda c: replace(c, sharing=request.share))
+
+
+async def set_restricted_view(
+    uow: UnitOfWork, sender: Organisation, request: SetRestrictedView, today: date
+) -> PortalDraft:
+    chosen = frozenset(request.event_ids) if request.event_ids is not None else None
+    return await _change(
+        uow, request, request.uln, lambda c: replace(c, restricted=chosen, basic_only=request.basic_details_only)
+    )
+
+
+async def nominate(uow: UnitOfWork, sender: Organisation, request: Nominate, today: date) -> PortalDraft:
+    organisation = await uow.organisations.get(request.org_id)
+
+    def _nominate(c: Consent) -> Consent | str:
+        if organisation is None:
+            return f"no organisation {request.org_id}"
+        if request.until < today:
+            return "a nomination cannot end in the past"
+        return replace(c, nominations={**c.nominations, request.org_id: request.until})
+
+    return await _change(uow, request, request.uln, _nominate)
+
+
+async def withdraw_nomination(
+    uow: UnitOfWork, sender: Organisation, request: WithdrawNomination, today: date
+) -> PortalDraft:
+    def _withdraw(c: Consent) -> Consent:
+        return replace(c, nominations={o: d for o, d in c.nominations.items() if o != request.org_id})
+
+    return await _change(uow, request, request.uln, _withdraw)
+
+
+# --- What a learner may read ------------------------------------------------------------------
+
+
+async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRecord, today: date) -> PortalDraft:
+    """The learner's full record: register details, every PLR entry, their choices."""
+    master = await _master(uow, request.uln)
+    learner = await uow.learners.get(master) if master else None
+    if learner is None:
+        return PortalDraft(OwnRecord(uln=request.uln, found=False), request.uln, "learner.record")
+    _, entries = await plr.record_of(uow, learner.uln)
+    ctx = await sharing_context(uow, [learner.uln], today)
+    details = learner.details.model_dump(mode="json", exclude_none=True)
+    record = OwnRecord(uln=learner.uln, found=True, details=details, events=[plr.view(e) for e in entries],
+                       consent=view(ctx.consent(learner.uln)))  # fmt: skip
+    return PortalDraft(record, learner.uln, "learner.record")
+
+
+async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, today: date) -> PortalDraft:
+    """Exactly what `org_id` would receive today, under each purpose its agreement covers."""
+    master = await _master(uow, request.uln)
+    organisation = await uow.organisations.get(request.org_id)
+    learner = await uow.learners.get(master) if master else None
+    if learner is None or organisation is None:
+        why = "no such learner" if learner is None else f"no organisation {request.org_id}"
+        return PortalDraft(Preview(uln=request.uln, org_id=request.org_id, refused={"all": why}), request.uln,
+                           "learner.preview")  # fmt: skip
+    _, entries = await plr.record_of(uow, learner.uln)
+    details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS))
+    offers = [feeds.entry_offer(e) for e in entries if not e.withdrawn]
+    offers.append(Offer(Feed.LEARNER_DETAILS, learner.uln, {"uln": learner.uln} | details))
+    ctx = await sharing_context(uow, [learner.uln], today)
+    agreement = max((a for a in ctx.agreements if a.partner == organisation.org_id), key=lambda a: a.version,
+                    default=None)  # fmt: skip
+    purposes = sorted(agreement.purposes) if agreement else ["none"]
+    items, refused = [], {}
+    for offer in offers:
+        rulings = [
+            policy.decide(organisation, ctx.agreements, ctx.consent(learner.uln), offer, p, today) for p in purposes
+        ]
+        grant = next((r for r in rulings if isinstance(r, Grant)), None)
+        if grant is not None:
+            items.append(delivered_item(offer, grant))
+        else:
+            denial = rulings[0]
+            assert isinstance(denial, Denial)
+            refused[f"{offer.feed}:{offer.event_id or DETAILS_KEY}"] = denial.reason
+    return PortalDraft(Preview(uln=learner.uln, org_id=organisation.org_id, items=items, refused=refused),
+                       learner.uln, "learner.preview")  # fmt: skip
+
+
+def _entry(e: AuditEntry) -> DisclosureEntry:
+    return DisclosureEntry(
+        at=e.at, recipient=e.recipient, what=e.what, purpose=e.purpose, decision=e.decision, reason=e.reason,
+        fields=list(e.fields), agreement_id=e.agreement_id, agreement_version=e.agreement_version,
+        consent_version=e.consent_version,
+    )  # fmt: skip
+
+
+async def read_disclosures(uow: UnitOfWork, sender: Organisation, request: ReadDisclosures, today: date) -> PortalDraft:
+    """Every decision about the learner (and any ULN linked to them), allowed or refused."""
+    master = await _master(uow, request.uln) or request.uln
+    learner = await uow.learners.get(master)
+    ulns = [master, *(learner.linked_ulns if learner else [])]
+    entries = [_entry(e) for e in await uow.audit.about(ulns)]
+    return PortalDraft(Disclosures(uln=master, entries=entries), master, "learner.disclosures")

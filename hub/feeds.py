@@ -1,0 +1,217 @@
+"""Partner feeds: every PLR and register event is offered to each subscribed partner through the gate.
+
+An event on `lrs.events` becomes offers (one per learner entry it carries); each subscription
+of the feed rules on each offer (hub/policy.py, audited by the gate) and the allowed items go
+to the partner in one delivery per event. What a partner holds is remembered, so that when it
+may no longer hold something (consent withdrawn, a nomination ended, an agreement revoked or
+changed, an entry withdrawn) it gets a recall notice; an amended entry it may still see comes
+as a correction (`replaces_version`); a merge re-keys what it holds under the linked ULN.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from contracts.base import Contract
+from contracts.learner import LearnersMerged, LearnerUpdated
+from contracts.plr import AchievementsAmended, AchievementsRecorded, AchievementsWithdrawn, ParticipationRecorded
+from contracts.sharing import Backfill, BackfillDone, Notice, Subscribe, SubscriptionAnswer, Unsubscribe
+from hub import disclosure, policy
+from hub.answers import PartnerDraft
+from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
+from hub.model import EventKind, LearningEvent, Organisation
+from hub.policy import LEARNER_DETAIL_FIELDS, Denial, Feed, Grant, Offer, agreement_for
+from hub.ports import DeliveryRecord, Subscription, UnitOfWork
+
+_KIND_OF_FEED = {Feed.ACHIEVEMENTS: EventKind.ACHIEVEMENT, Feed.PARTICIPATION: EventKind.PARTICIPATION}
+_FEED_OF_KIND = {k: f for f, k in _KIND_OF_FEED.items()}
+
+
+def entry_offer(event: LearningEvent) -> Offer:
+    """A PLR entry as a partner might receive it (all its fields; the gate projects them)."""
+    fields: dict[str, Any] = {"uln": event.uln, "source_org": event.source_org, "source_ref": event.source_ref}
+    fields |= event.fields
+    return Offer(_FEED_OF_KIND[event.kind], event.uln, fields, event.event_id, event.version)
+
+
+def _event_offers(event: Contract) -> tuple[Feed, list[Offer]] | None:
+    match event:
+        case AchievementsRecorded() | AchievementsAmended():
+            offers = []
+            for i in event.items:
+                fields = i.model_dump(mode="json", exclude={"event_id", "version"})
+                offers.append(Offer(Feed.ACHIEVEMENTS, i.uln, fields, i.event_id, i.version))
+            return Feed.ACHIEVEMENTS, offers
+        case ParticipationRecorded():
+            fields = event.model_dump(mode="json", exclude={"event_id", "version"})
+            return Feed.PARTICIPATION, [Offer(Feed.PARTICIPATION, event.uln, fields, event.event_id, event.version)]
+    return None
+
+
+def recall(partner: str, uln: str, keys: Sequence[str], reason: str) -> Notice:
+    return Notice(notice_id=str(uuid.uuid4()), kind="recall", reason=reason, uln=uln, event_ids=sorted(keys))
+
+
+async def _partner(uow: UnitOfWork, org_id: str) -> Organisation | None:
+    return await uow.organisations.get(org_id)
+
+
+async def offer_event(uow: UnitOfWork, event: Contract, at: datetime, correlation_id: str | None = None) -> None:
+    """Offer one hub event to every subscribed partner; recall, correct or re-key what they hold."""
+    today = at.date()
+    if isinstance(event, AchievementsWithdrawn):
+        await _recall_keys(uow, [i.event_id for i in event.items], "the awarding organisation withdrew it", at)
+        return
+    if isinstance(event, LearnersMerged):
+        await _rekey(uow, event.linked_uln, event.master_uln, at)
+        return
+    if isinstance(event, LearnerUpdated):
+        learner = await uow.learners.get(event.uln)
+        if learner is None:
+            return
+        details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS - {"uln"}))
+        feed, offers = Feed.LEARNER_DETAILS, [Offer(Feed.LEARNER_DETAILS, event.uln, {"uln": event.uln} | details)]
+    else:
+        found = _event_offers(event)
+        if found is None:
+            return
+        feed, offers = found
+    subscriptions = await uow.sharing.subscriptions(feed)
+    if not subscriptions or not offers:
+        return
+    ctx = await sharing_context(uow, [o.uln for o in offers], today)
+    keys = [o.event_id or DETAILS_KEY for o in offers]
+    held = {(h.partner, h.uln, h.key): h for h in await uow.sharing.held(keys=keys)}
+    for subscription in subscriptions:
+        partner = await _partner(uow, subscription.partner)
+        if partner is not None:
+            await _offer_to(uow, ctx, partner, subscription.purpose, feed, offers, held, at, correlation_id)
+
+
+async def _offer_to(
+    uow: UnitOfWork, ctx: SharingContext, partner: Organisation, purpose: str, feed: Feed, offers: Sequence[Offer],
+    held: dict[tuple[str, str, str], DeliveryRecord], at: datetime, correlation_id: str | None,
+) -> None:  # fmt: skip
+    granted: list[tuple[Offer, Grant, int | None]] = []
+    recalls: dict[str, list[str]] = defaultdict(list)
+    why: dict[str, str] = {}
+    for offer in offers:
+        ruling = await disclosure.rule(uow, ctx, partner, offer, purpose, at, correlation_id)
+        prior = held.get((partner.org_id, offer.uln, offer.event_id or DETAILS_KEY))
+        if isinstance(ruling, Grant):
+            replaces = prior.version if prior is not None and prior.version != offer.version else None
+            granted.append((offer, ruling, replaces))
+        elif prior is not None:  # it holds an earlier version it may no longer hold
+            recalls[offer.uln].append(prior.key)
+            why[offer.uln] = ruling.reason
+    await disclosure.deliver(uow, partner, feed, granted, at, correlation_id)
+    for uln, keys in recalls.items():
+        await disclosure.notify_partner(uow, partner, recall(partner.org_id, uln, keys, why[uln]), at, correlation_id)
+
+
+async def _recall_keys(uow: UnitOfWork, keys: Sequence[str], reason: str, at: datetime) -> None:
+    by_holder: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for h in await uow.sharing.held(keys=keys):
+        by_holder[(h.partner, h.uln)].append(h.key)
+    for (org_id, uln), held_keys in sorted(by_holder.items()):
+        partner = await _partner(uow, org_id)
+        if partner is not None:
+            await disclosure.notify_partner(uow, partner, recall(org_id, uln, held_keys, reason), at)
+
+
+async def _rekey(uow: UnitOfWork, linked: str, master: str, at: datetime) -> None:
+    partners = sorted({h.partner for h in await uow.sharing.held(ulns=[linked])})
+    for org_id in partners:
+        partner = await _partner(uow, org_id)
+        if partner is not None:
+            why = f"ULN {linked} was merged into {master}: file what you hold under {master}"
+            notice = Notice(notice_id=str(uuid.uuid4()), kind="rekey", uln=linked, new_uln=master, reason=why)
+            await disclosure.notify_partner(uow, partner, notice, at)
+
+
+async def recheck(uow: UnitOfWork, at: datetime, *, partner: str | None = None, ulns: Sequence[str] | None = None,
+                  reason: str = "") -> int:  # fmt: skip
+    """Re-rule what partners hold (after a change of consent or agreement, or an expiry) and recall
+    whatever they may no longer hold. Returns the number of recall notices sent."""
+    held = await uow.sharing.held(partner=partner, ulns=ulns)
+    if not held:
+        return 0
+    ctx = await sharing_context(uow, [h.uln for h in held], at.date())
+    recalls: dict[tuple[str, str], list[str]] = defaultdict(list)
+    why: dict[tuple[str, str], str] = {}
+    for h in held:
+        organisation = await _partner(uow, h.partner)
+        if organisation is None:
+            continue
+        offer = Offer(h.feed, h.uln, dict.fromkeys(h.fields), None if h.key == DETAILS_KEY else h.key, h.version)
+        ruling = policy.decide(organisation, ctx.agreements, ctx.consent(h.uln), offer, h.purpose, ctx.today)
+        narrowed = isinstance(ruling, Grant) and set(ruling.fields) != set(h.fields)
+        if isinstance(ruling, Denial) or narrowed:
+            recalls[(h.partner, h.uln)].append(h.key)
+            why[(h.partner, h.uln)] = reason or (
+                ruling.reason if isinstance(ruling, Denial) else "fewer fields allowed"
+            )
+    for (org_id, uln), keys in sorted(recalls.items()):
+        organisation = await _partner(uow, org_id)
+        assert organisation is not None
+        await disclosure.notify_partner(uow, organisation, recall(org_id, uln, keys, why[(org_id, uln)]), at)
+    return len(recalls)
+
+
+async def expire_nominations(uow: UnitOfWork, at: datetime) -> int:
+    """Recall what partners hold under nominations that ended (run periodically by the hub)."""
+    sent = 0
+    for uln, org_id in await uow.sharing.expired_nominations(at.date()):
+        sent += await recheck(uow, at, partner=org_id, ulns=[uln], reason="the learner's nomination ended")
+    return sent
+
+
+# --- Partners' requests ---------------------------------------------------------------------
+
+
+async def subscribe(uow: UnitOfWork, sender: Organisation, request: Subscribe, today: date) -> PartnerDraft:
+    """Subscribe to a feed its agreement covers, for a purpose it covers (again: change the purpose)."""
+    feed = Feed(request.feed)
+    agreement = agreement_for(await uow.sharing.agreements(), sender.org_id, request.purpose, feed, today)
+    if isinstance(agreement, Denial):
+        refused = SubscriptionAnswer(
+            feed=feed.value, purpose=request.purpose, status="refused", reason=agreement.reason
+        )
+        return PartnerDraft(refused)
+    await uow.sharing.subscribe(Subscription(sender.org_id, feed, request.purpose))
+    return PartnerDraft(SubscriptionAnswer(feed=feed.value, purpose=request.purpose, status="active"))
+
+
+async def unsubscribe(uow: UnitOfWork, sender: Organisation, request: Unsubscribe, today: date) -> PartnerDraft:
+    ended = await uow.sharing.unsubscribe(sender.org_id, Feed(request.feed))
+    reason = None if ended else "there was no subscription"
+    return PartnerDraft(SubscriptionAnswer(feed=request.feed, status="ended", reason=reason))
+
+
+async def backfill(uow: UnitOfWork, sender: Organisation, request: Backfill, today: date) -> PartnerDraft:
+    """Replay a page of a feed's entries changed since `since`, through today's consent and agreement."""
+    return PartnerDraft(await backfill_page(uow, sender, request, datetime.now(UTC)))
+
+
+async def backfill_page(uow: UnitOfWork, sender: Organisation, request: Backfill, at: datetime) -> BackfillDone:
+    feed = Feed(request.feed)
+    subscription = next((s for s in await uow.sharing.subscriptions(feed) if s.partner == sender.org_id), None)
+    if subscription is None:
+        return BackfillDone(feed=feed.value, delivered=0, refused=0, complete=True)
+    entries = await uow.plr.changed_since(_KIND_OF_FEED[feed], request.since, request.after or "", request.limit + 1)
+    page, more = entries[: request.limit], len(entries) > request.limit
+    offers = [entry_offer(e) for e in page if not e.withdrawn]
+    ctx = await sharing_context(uow, [o.uln for o in offers], at.date())
+    granted: list[tuple[Offer, Grant, int | None]] = []
+    for offer in offers:
+        ruling = await disclosure.rule(uow, ctx, sender, offer, subscription.purpose, at)
+        if isinstance(ruling, Grant):
+            granted.append((offer, ruling, None))
+    await disclosure.deliver(uow, sender, feed, granted, at)
+    last = page[-1] if more and page else None
+    return BackfillDone(
+        feed=feed.value, delivered=len(granted), refused=len(offers) - len(granted), complete=not more,
+        next_since=last.updated_at if last else None, next_after=last.event_id if last else None,
+    )  # fmt: skip

@@ -1,0 +1,32 @@
+"""A partner's request for a learner's record: verified like an awarding organisation's, then
+answered with what the policy allows for the purpose, or the LRS's refusal, never more."""
+
+from datetime import UTC, date, datetime
+
+from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRecord
+from hub import feeds, plr
+from hub.answers import PartnerDraft, RecordDraft
+from hub.model import Organisation
+from hub.policy import LEARNER_DETAIL_FIELDS, Feed, Offer
+from hub.ports import UnitOfWork
+from hub.verification import Claim, judge, load
+
+
+async def request_record(uow: UnitOfWork, sender: Organisation, request: RequestRecord, today: date) -> RecordDraft:
+    """Verify the learner; offer their details and every current PLR entry for the gate to rule on."""
+    verdict = judge(Claim(request.uln, request.given_name, request.family_name), await load(uow, [request.uln]))
+    if verdict.learner is None:
+        return RecordDraft(verdict.code, request.purpose, (), request.uln)
+    learner = verdict.learner
+    _, entries = await plr.record_of(uow, learner.uln)
+    details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS))
+    offers = [Offer(Feed.LEARNER_DETAILS, learner.uln, {"uln": learner.uln} | details)]
+    offers += [feeds.entry_offer(e) for e in entries if not e.withdrawn]
+    return RecordDraft(verdict.code, request.purpose, tuple(offers), learner.uln)
+
+
+async def acknowledge(uow: UnitOfWork, sender: Organisation, request: AcknowledgeNotices, today: date) -> PartnerDraft:
+    """A partner confirms it acted on notices (deleted, replaced, re-keyed)."""
+    acked = await uow.sharing.acknowledge(sender.org_id, request.notice_ids, datetime.now(UTC))
+    unknown = sorted(set(request.notice_ids) - set(acked))
+    return PartnerDraft(NoticesAcknowledged(acknowledged=sorted(acked), unknown=unknown))
