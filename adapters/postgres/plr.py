@@ -66,12 +66,19 @@ class PostgresLearningEvents:
         return {e.source_ref: e for e in self._pending.values() if e.source_org == source_org and e.kind == kind}
 
     async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
-        # Locked in source_ref order, so two transactions never wait on each other crosswise.
+        # One lookup of the unique index per ref, in the order given (callers sort them, so two
+        # transactions lock in the same order). Not `source_ref = ANY(...)`: for that a generic plan
+        # may search the index by (source_org, kind) alone and filter every entry the sender ever
+        # sent, slower with every results day; LIMIT keeps the planner from flattening the lookup.
         rows = await self._conn.fetch(
             f"""
-            SELECT {_EVENT_COLUMNS} FROM learning_event
-            WHERE source_org = $1 AND kind = $2 AND source_ref = ANY($3::text[])
-            ORDER BY source_ref FOR UPDATE
+            SELECT e.* FROM unnest($3::text[]) WITH ORDINALITY AS r(ref, n)
+            CROSS JOIN LATERAL (
+                SELECT {_EVENT_COLUMNS} FROM learning_event
+                WHERE source_org = $1 AND kind = $2 AND source_ref = r.ref
+                LIMIT 1 FOR UPDATE
+            ) AS e
+            ORDER BY r.n
             """,
             source_org,
             kind.value,
