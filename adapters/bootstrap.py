@@ -6,7 +6,6 @@ Nothing connects at import time; `Hub` opens everything on entry and closes it o
 import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 from functools import partial
 from typing import Self
 
@@ -32,6 +31,7 @@ from adapters.rabbit.topology import (
 )
 from adapters.relay import OutboxRelay, OutboxRow
 from adapters.settings import Settings
+from hub import clock
 from hub.feeds import expire_nominations
 from hub.inbound import handle_batch, handle_events
 
@@ -83,6 +83,7 @@ class Hub:
 
     async def __aenter__(self) -> Self:
         s = self.settings
+        clock.shift_days(s.clock_shift_days)
         await asyncio.to_thread(ensure_database, s.database_url)
         await asyncio.to_thread(apply_migrations, s.database_url)
         self.pool = await create_pool(s)
@@ -122,7 +123,7 @@ class Hub:
         while True:
             try:
                 async with self.new_uow() as uow:
-                    recalls = await expire_nominations(uow, datetime.now(UTC))
+                    recalls = await expire_nominations(uow, clock.now())
                     await uow.commit()
                 if recalls:
                     log.info("recalled data held under ended nominations", notices=recalls)

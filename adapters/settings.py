@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     records_prefetch: int = Field(default=8, ge=1, le=1000)
     records_batch_max_size: int = Field(default=4, ge=1, le=500)
     records_batch_workers: int = Field(default=2, ge=1, le=64)
+    # Run the hub's clock this many days ahead (rehearsals and tests of expiry only).
+    clock_shift_days: int = Field(default=0, ge=0, le=3650)
     # How often the hub recalls what partners hold under nominations that have ended.
     expiry_sweep_s: float = Field(default=60, gt=0)
     # Quorum queue delivery limit: a message that keeps failing is dead-lettered after this.

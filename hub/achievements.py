@@ -8,7 +8,7 @@ achievement is recorded against its master. The organisation is the validated se
 """
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from contracts.base import Contract
 from contracts.plr import (
@@ -24,7 +24,7 @@ from contracts.plr import (
     WithdrawAchievement,
     WithdrawnAchievement,
 )
-from hub import plr
+from hub import clock, plr
 from hub.answers import OutcomesDraft
 from hub.bulk import InvalidItem
 from hub.grades import date_out_of_range, grade_outside_scale
@@ -155,7 +155,7 @@ async def apply(
     learners = await load(uow, [r.uln for r in records])
     refs = sorted({i.result_id for i in items if not isinstance(i, InvalidItem)})
     found = await uow.plr.by_source(sender.org_id, EventKind.ACHIEVEMENT, refs)
-    batch = _Batch(sender, learners, found, today, datetime.now(UTC))
+    batch = _Batch(sender, learners, found, today, clock.now())
     outcomes = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):

@@ -9,10 +9,9 @@ the new version no longer allows.
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from contracts.codes import OrganisationKind
-from hub import feeds
+from hub import clock, feeds
 from hub.policy import Agreement, AgreementStatus
 from hub.ports import UnitOfWork
 
@@ -59,7 +58,7 @@ async def change(uow: UnitOfWork, agreement_id: str, **changes: object) -> Agree
     recalls = 0
     if updated.status != AgreementStatus.SUSPENDED:  # a suspension pauses; it does not take back
         why = f"agreement {agreement_id} version {updated.version} no longer allows it"
-        recalls = await feeds.recheck(uow, datetime.now(UTC), partner=updated.partner, reason=why)
+        recalls = await feeds.recheck(uow, clock.now(), partner=updated.partner, reason=why)
     return AgreementChange(True, updated, recalls=recalls)
 
 

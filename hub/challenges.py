@@ -6,7 +6,7 @@ resolved when that sender amends or withdraws the entry (hub/plr.py) or confirms
 the portal is told the outcome.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from contracts.plr import (
     ChallengeAnswer,
@@ -15,7 +15,7 @@ from contracts.plr import (
     ChallengeRaised,
     ConfirmLearningEvent,
 )
-from hub import plr
+from hub import clock, plr
 from hub.answers import Notice, OutcomesDraft, ReplyDraft
 from hub.model import Challenge, ChallengeStatus, LearnerStatus, Organisation
 from hub.ports import UnitOfWork
@@ -47,7 +47,7 @@ async def raise_challenge(
             uln=uln, event_id=event_id, outcome="already_under_challenge", challenge_id=challenge_id
         )
         return ReplyDraft(answer, uln)
-    now = datetime.now(UTC)
+    now = clock.now()
     challenge = Challenge(plr.new_id(), event_id, event.uln, sender.org_id, request.reason, now)
     event.under_challenge = True
     await uow.plr.save(event)
@@ -78,6 +78,6 @@ async def confirm(uow: UnitOfWork, sender: Organisation, request: ConfirmLearnin
         return OutcomesDraft(kind, (refused,))
     event.under_challenge = False
     await uow.plr.save(event)
-    events, notices = await plr.resolve(uow, challenge_id, event.event_id, "confirmed", datetime.now(UTC), request.note)
+    events, notices = await plr.resolve(uow, challenge_id, event.event_id, "confirmed", clock.now(), request.note)
     confirmed = plr.applied(0, _CONFIRM, event, "confirmed", None, ref=challenge_id)
     return OutcomesDraft(kind, (confirmed,), tuple(events), tuple(notices))

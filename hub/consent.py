@@ -7,7 +7,7 @@ followed by a recheck of what partners hold: whatever they may no longer hold is
 """
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from contracts.base import Contract
@@ -26,7 +26,7 @@ from contracts.sharing import (
     SetSharing,
     WithdrawNomination,
 )
-from hub import feeds, plr, policy
+from hub import clock, feeds, plr, policy
 from hub.answers import PortalDraft
 from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
 from hub.model import LearnerStatus, Organisation
@@ -56,7 +56,7 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> 
     if master is None:
         answer = ConsentAnswer(request_type=kind, uln=uln, outcome="refused", reason=f"no learner has ULN {uln}")
         return PortalDraft(answer, uln, "consent.answer")
-    ctx = await sharing_context(uow, [master], datetime.now(UTC).date())
+    ctx = await sharing_context(uow, [master], clock.now().date())
     current = ctx.consent(master)
     wanted = change(current)
     if isinstance(wanted, str):
@@ -67,7 +67,7 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> 
         return PortalDraft(answer, master, "consent.answer")
     saved = replace(wanted, version=current.version + 1)
     await uow.sharing.save_consent(saved)
-    await feeds.recheck(uow, datetime.now(UTC), ulns=[master])
+    await feeds.recheck(uow, clock.now(), ulns=[master])
     answer = ConsentAnswer(request_type=kind, uln=master, outcome="applied", consent=view(saved))
     return PortalDraft(answer, master, "consent.answer")
 

@@ -7,7 +7,7 @@ outbound message from those decisions and audit each one, allowed or refused.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from contracts.base import Contract
@@ -25,7 +25,7 @@ from contracts.plr import (
 )
 from contracts.sharing import DecisionStamp, DeliveredItem, Delivery, PartnerRecord
 from contracts.sharing import Notice as PartnerNotice
-from hub import plr, policy
+from hub import clock, plr, policy
 from hub.answers import (
     DESCRIPTIONS,
     AnswerDraft,
@@ -349,6 +349,20 @@ async def show_record(
     return master, [plr.view(e) for e in events]
 
 
+async def show_log(uow: UnitOfWork, operator: str, uln: str, at: datetime) -> tuple[str, list[AuditEntry]]:
+    """An operator reads every audit entry about a learner (master and linked ULNs): audited too."""
+    learner = await uow.learners.get(uln)
+    if learner is not None and learner.master_uln:
+        learner = await uow.learners.get(learner.master_uln) or learner
+    master = learner.uln if learner else uln
+    entries = await uow.audit.about([master, *(learner.linked_ulns if learner else [])])
+    await uow.audit.append(
+        AuditEntry(at=at, recipient=operator, uln=master, what="audit.log", purpose=Purpose.OPERATOR_SUPPORT.value,
+                   decision="allowed", reason="", fields=tuple(AuditEntry.__dataclass_fields__), correlation_id=None)
+    )  # fmt: skip
+    return master, entries
+
+
 async def send_rejection(
     uow: UnitOfWork, recipient: Organisation, rejection: MessageRejected, correlation_id: str | None, at: datetime,
     headers: dict[str, str] | None = None,
@@ -457,7 +471,7 @@ async def deliver(
 
 async def answer_partner(uow: UnitOfWork, partner: Organisation, answer: Contract, correlation_id: str | None) -> None:
     """An answer about the partner's own requests (subscriptions, backfill pages): no learner data."""
-    await _audit(uow, datetime.now(UTC), partner, None, What.ANSWER, Purpose.RECEIPT, Allowed(None, ()), correlation_id)
+    await _audit(uow, clock.now(), partner, None, What.ANSWER, Purpose.RECEIPT, Allowed(None, ()), correlation_id)
     await _queue(uow, partner, answer, correlation_id, None)
 
 

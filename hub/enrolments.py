@@ -6,12 +6,12 @@ and the provider is linked to the learner (it now has a learner it submitted).
 """
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 
 from contracts.base import Contract
 from contracts.plr import ItemOutcome, ParticipationRecorded, PublishEnrolment
-from hub import plr
+from hub import clock, plr
 from hub.answers import Notice, OutcomesDraft
 from hub.grades import date_out_of_range
 from hub.model import EventKind, LearningEvent, Organisation
@@ -45,7 +45,7 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
     changes = plr.Changes.empty()
     if existing is None:
         event = LearningEvent(plr.new_id(), verdict.learner.uln, EventKind.PARTICIPATION, sender.org_id, ref,
-                              request.version, fields, loaded_at=datetime.now(UTC))  # fmt: skip
+                              request.version, fields, loaded_at=clock.now())  # fmt: skip
         changes.save(event)
         outcome = "recorded"
     else:
@@ -57,7 +57,7 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
         changes.save(event, "amended")
         outcome = "amended"
     await uow.learners.link_provider(verdict.learner.uln, sender.org_id)
-    more, notices = await plr.commit_changes(uow, changes, datetime.now(UTC))
+    more, notices = await plr.commit_changes(uow, changes, clock.now())
     kept = request.model_dump(include=_KEPT - {"learning_aim_title"})
     recorded = ParticipationRecorded(
         event_id=event.event_id, uln=event.uln, provider=sender.org_id, enrolment_id=ref, version=event.version, **kept

@@ -11,14 +11,14 @@ as a correction (`replaces_version`); a merge re-keys what it holds under the li
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from contracts.base import Contract
 from contracts.learner import LearnersMerged, LearnerUpdated
 from contracts.plr import AchievementsAmended, AchievementsRecorded, AchievementsWithdrawn, ParticipationRecorded
 from contracts.sharing import Backfill, BackfillDone, Notice, Subscribe, SubscriptionAnswer, Unsubscribe
-from hub import disclosure, policy
+from hub import clock, disclosure, policy
 from hub.answers import PartnerDraft
 from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
 from hub.model import EventKind, LearningEvent, Organisation
@@ -192,7 +192,7 @@ async def unsubscribe(uow: UnitOfWork, sender: Organisation, request: Unsubscrib
 
 async def backfill(uow: UnitOfWork, sender: Organisation, request: Backfill, today: date) -> PartnerDraft:
     """Replay a page of a feed's entries changed since `since`, through today's consent and agreement."""
-    return PartnerDraft(await backfill_page(uow, sender, request, datetime.now(UTC)))
+    return PartnerDraft(await backfill_page(uow, sender, request, clock.now()))
 
 
 async def backfill_page(uow: UnitOfWork, sender: Organisation, request: Backfill, at: datetime) -> BackfillDone:

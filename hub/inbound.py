@@ -9,13 +9,13 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from contracts import EVENTS
 from contracts.codes import BatchReturnCode
 from contracts.learner import MessageRejected, RejectionError
+from hub import clock
 from hub.answers import AnswerDraft, Draft
 from hub.bulk import judge_items, validation_errors
 from hub.disclosure import send_draft, send_rejection
@@ -141,7 +141,7 @@ async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMes
 
 async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
-    now = datetime.now(UTC)
+    now = clock.now()
     seen = await uow.inbox.get(message.consumer, message.message_id)
     if seen is not None and message.replay and seen.dead_letter_reason:
         # A dead letter replayed after the cause was fixed is handled afresh.
@@ -251,7 +251,7 @@ async def _handle_event(uow: UnitOfWork, message: InboundMessage, hub_user: str)
         except ValidationError as e:
             reason = "invalid event: " + "; ".join(f"{x.loc} {x.message}" for x in validation_errors(e))
         else:
-            await offer_event(uow, event, datetime.now(UTC), message.message_id)
+            await offer_event(uow, event, clock.now(), message.message_id)
     if message.message_id:
         await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
     return Handled(reason)

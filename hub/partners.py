@@ -1,10 +1,10 @@
 """A partner's request for a learner's record: verified like an awarding organisation's, then
 answered with what the policy allows for the purpose, or the LRS's refusal, never more."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRecord
-from hub import feeds, plr
+from hub import clock, feeds, plr
 from hub.answers import PartnerDraft, RecordDraft
 from hub.model import Organisation
 from hub.policy import LEARNER_DETAIL_FIELDS, Feed, Offer
@@ -27,6 +27,6 @@ async def request_record(uow: UnitOfWork, sender: Organisation, request: Request
 
 async def acknowledge(uow: UnitOfWork, sender: Organisation, request: AcknowledgeNotices, today: date) -> PartnerDraft:
     """A partner confirms it acted on notices (deleted, replaced, re-keyed)."""
-    acked = await uow.sharing.acknowledge(sender.org_id, request.notice_ids, datetime.now(UTC))
+    acked = await uow.sharing.acknowledge(sender.org_id, request.notice_ids, clock.now())
     unknown = sorted(set(request.notice_ids) - set(acked))
     return PartnerDraft(NoticesAcknowledged(acknowledged=sorted(acked), unknown=unknown))

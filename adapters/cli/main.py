@@ -6,8 +6,9 @@ import signal
 import typer
 
 from adapters.bootstrap import Hub
-from adapters.cli import batch, dead, learners, org, plr
+from adapters.cli import batch, dead, dsa, learners, org, plr
 from adapters.cli.context import run, settings
+from adapters.cli.notices import notices
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from hub.uln import check_uln
 
@@ -17,6 +18,8 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(dead.app, name="dead")
 app.add_typer(learners.app, name="learners")
 app.add_typer(plr.app, name="plr")
+app.add_typer(dsa.app, name="dsa")
+app.command("notices")(notices)
 uln_app = typer.Typer(help="ULN rules.", no_args_is_help=True)
 app.add_typer(uln_app, name="uln")
 audit_app = typer.Typer(help="The disclosure audit log.", no_args_is_help=True)
@@ -74,6 +77,17 @@ def audit_verify() -> None:
     from adapters.cli.audit import verify
 
     raise typer.Exit(run(verify()))
+
+
+@audit_app.command("show")
+def audit_show(
+    uln: str,
+    who: str = typer.Option(None, "--operator", help="who is reading, for the audit log (default: your login)"),
+) -> None:
+    """Every audit entry about a learner (and ULNs linked to them); the reading is audited too."""
+    from adapters.cli.audit import show
+
+    raise typer.Exit(run(show(uln, who)))
 
 
 if __name__ == "__main__":
