@@ -4,7 +4,8 @@ On a fresh database and vhost (`<database>_demo`, `lrs-demo`) it starts the hub,
 demo provider, sends single requests and an LRS batch file (a learner already registered, a
 possible match, bad rows), waits for every answer on the provider's queue, prints them and
 the batch output file; then an awarding organisation, the provider and the learner portal
-build the learner's PLR (adapters/demo_plr.py). It exits 0 only if every outcome is the one
+build the learner's PLR (adapters/demo_plr.py); then a university under a data sharing
+agreement meets the learner's choices (adapters/demo_sharing.py). It exits 0 only if every outcome is the one
 expected.
 """
 
@@ -23,7 +24,8 @@ from yarl import URL
 
 from adapters.bootstrap import Hub
 from adapters.cli.batch import submit_batch
-from adapters.demo_plr import run_plr
+from adapters.demo_plr import remark, run_plr
+from adapters.demo_sharing import run_sharing
 from adapters.files.batch import read_batch_file
 from adapters.organisations import add_organisation
 from adapters.postgres.batches import batch_output
@@ -183,7 +185,11 @@ async def run_demo(base: Settings) -> int:
                 table.add_row(what, kind, code, detail, "yes" if ok else f"NO (expected {expected})")
             console.print(table)
             failures += await _batch(console, hub, settings, provider_url)
-        failures += await run_plr(console, hub, settings, admin, provider_url, PROVIDER.org_id, uln_holder["uln"])
+        logins: dict[str, str] = {}
+        failures += await run_plr(
+            console, hub, settings, admin, provider_url, PROVIDER.org_id, uln_holder["uln"], logins
+        )
+        failures += await run_sharing(console, hub, settings, admin, logins, uln_holder["uln"], remark("9", 3))
     await admin.delete_vhost()
     await admin.close()
     console.print("[bold green]demo complete[/]" if not failures else f"[bold red]{failures} unexpected outcome(s)[/]")

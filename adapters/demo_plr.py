@@ -135,13 +135,15 @@ async def _next(
 
 
 async def run_plr(console: Console, hub: Hub, settings: Settings, admin: BrokerAdmin, provider_url: str,
-                  ukprn: str, uln: str) -> int:  # fmt: skip
-    """Play the steps; print the answers and Amelia's PLR; return how many were not as expected."""
-    logins = {}
-    for org in (AWARDING, PORTAL):
+                  ukprn: str, uln: str, logins: dict[str, str]) -> int:  # fmt: skip
+    """Play the steps; print the answers and Amelia's PLR; return how many were not as expected.
+
+    `logins` gets the AMQP URLs of the awarding organisation ("ao") and the portal ("portal").
+    """
+    for name, org in (("ao", AWARDING), ("portal", PORTAL)):
         password = secrets.token_urlsafe(12)
         await add_organisation(hub.pool, hub.channel, admin, org, password)
-        logins[org.org_id] = settings.amqp_url_for(org.org_id, password)
+        logins[name] = logins[org.org_id] = settings.amqp_url_for(org.org_id, password)
     console.print(f"awarding organisation {AWARDING.org_id} and learner portal {PORTAL.org_id} registered")
     table = Table(title="Amelia's Personal Learning Record: awarding body, college, learner portal")
     for column in ("from", "request", "type", "answer", "as expected"):
@@ -193,3 +195,8 @@ async def _show(console: Console, hub: Hub, uln: str) -> int:
         console.print(f"[red]PLR not as expected: {sorted(found)}[/]")
         return 1
     return 0
+
+
+def remark(grade: str, version: int) -> Callable[[dict[str, str]], dict[str, Any]]:
+    """Amelia's maths re-marked: the body of an achievement.amend.v1 (for the third act)."""
+    return lambda s: _gcse(s["uln"], "R-MATHS", "Mathematics", grade, version=version)
