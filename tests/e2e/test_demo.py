@@ -39,6 +39,6 @@ def test_demo_runs_end_to_end_and_the_operator_reads_the_plr(hub_cli: HubCli, de
     assert sorted((e["source_ref"], e["version"], e["withdrawn"]) for e in entries) == [
         ("ENR-2026-01", 1, False),
         ("R-ENG", 2, True),
-        ("R-MATHS", 2, False),
+        ("R-MATHS", 3, False),  # re-marked twice: in the second act and the third
     ]
     assert (missing.returncode, "no learner has ULN 9276308686" in missing.stderr) == (1, True)
