@@ -89,8 +89,11 @@ def results_day(today: date) -> date:
 
 # ---- the register and the achievements
 async def empty_plr(conn: asyncpg.Connection) -> None:
-    """Empty what earlier runs wrote into a kept register (audit_log refuses DELETE; TRUNCATE works)."""
-    await conn.execute("TRUNCATE learning_event, challenge, inbox, outbox, audit_log")
+    """Empty what earlier runs wrote into a kept register. The audit log refuses DELETE and TRUNCATE
+    by triggers; a benchmark's throwaway database may bypass them (replica role, superuser only)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute("TRUNCATE learning_event, challenge, inbox, outbox, audit_log")
     await conn.execute("DELETE FROM organisation WHERE kind = 'awarding_organisation' AND name = $1", AO_NAME)
 
 

@@ -34,3 +34,16 @@ def first_broken_link(chain: Iterable[tuple[AuditEntry, str]]) -> int | None:
             return index
         previous = stored
     return None
+
+
+def anchor_broken(stored_hashes: list[str], anchored_count: int, anchored_hash: str) -> str | None:
+    """Why the chain no longer holds an anchor taken earlier (its length and last hash), or None.
+
+    A hash chain alone cannot show that its last entries were cut off; an anchor kept elsewhere
+    (`hub audit verify --anchor FILE`) can.
+    """
+    if len(stored_hashes) < anchored_count:
+        return f"the log has {len(stored_hashes)} entries; it had {anchored_count} when anchored"
+    if anchored_count and stored_hashes[anchored_count - 1] != anchored_hash:
+        return f"entry {anchored_count} is not the one anchored"
+    return None

@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+from pathlib import Path
 
 import typer
 
@@ -72,11 +73,17 @@ def uln_check(uln: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    anchor: Path = typer.Option(
+        None,
+        help="a file holding the log's length and last hash from the previous verification: "
+        "checked (a cut-off tail fails) and then moved forward",
+    ),
+) -> None:
     """Check the audit log's hash chain; exit 1 at the first entry changed, deleted or moved."""
     from adapters.cli.audit import verify
 
-    raise typer.Exit(run(verify()))
+    raise typer.Exit(run(verify(anchor)))
 
 
 @audit_app.command("show")

@@ -59,6 +59,8 @@ async def test_tampering_with_the_audit_log_is_refused_or_detected(hub: Hub) -> 
             await conn.execute("UPDATE audit_log SET recipient = 'someone' WHERE seq = 2")
         with pytest.raises(asyncpg.RaiseError, match="append only"):
             await conn.execute("DELETE FROM audit_log WHERE seq = 2")
+        with pytest.raises(asyncpg.RaiseError, match="append only"):
+            await conn.execute("TRUNCATE audit_log")
         async with conn.transaction():
             await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
             await conn.execute("UPDATE audit_log SET recipient = 'someone' WHERE seq = 2")
