@@ -385,6 +385,7 @@ class ParticipationRecorded(Contract):
     planned_end_date: date
     actual_end_date: date | None = None
     outcome: ParticipationOutcome | None = None
+    learning_aim_title: str | None = None
 
 
 class ChallengeRaised(Contract):

@@ -58,7 +58,7 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
         outcome = "amended"
     await uow.learners.link_provider(verdict.learner.uln, sender.org_id)
     more, notices = await plr.commit_changes(uow, changes, clock.now())
-    kept = request.model_dump(include=_KEPT - {"learning_aim_title"})
+    kept = request.model_dump(include=set(_KEPT))
     recorded = ParticipationRecorded(
         event_id=event.event_id, uln=event.uln, provider=sender.org_id, enrolment_id=ref, version=event.version, **kept
     )

@@ -29,9 +29,17 @@ _KIND_OF_FEED = {Feed.ACHIEVEMENTS: EventKind.ACHIEVEMENT, Feed.PARTICIPATION: E
 _FEED_OF_KIND = {k: f for f, k in _KIND_OF_FEED.items()}
 
 
+# An entry's sender and the sender's own id, named as the live feed's events name them.
+_SENDER_FIELDS = {EventKind.ACHIEVEMENT: ("awarding_organisation", "result_id"),
+                  EventKind.PARTICIPATION: ("provider", "enrolment_id")}  # fmt: skip
+
+
 def entry_offer(event: LearningEvent) -> Offer:
-    """A PLR entry as a partner might receive it (all its fields; the gate projects them)."""
-    fields: dict[str, Any] = {"uln": event.uln, "source_org": event.source_org, "source_ref": event.source_ref}
+    """A PLR entry as a partner might receive it (all its fields; the gate projects them), with
+    the same field names as the feed's events, so backfills, record requests and previews
+    project exactly as the live feed does."""
+    org_field, ref_field = _SENDER_FIELDS[event.kind]
+    fields: dict[str, Any] = {"uln": event.uln, org_field: event.source_org, ref_field: event.source_ref}
     fields |= event.fields
     return Offer(_FEED_OF_KIND[event.kind], event.uln, fields, event.event_id, event.version)
 
@@ -82,30 +90,39 @@ async def offer_event(uow: UnitOfWork, event: Contract, at: datetime, correlatio
     if not subscriptions or not offers:
         return
     ctx = await sharing_context(uow, [o.uln for o in offers], today)
-    keys = [o.event_id or DETAILS_KEY for o in offers]
-    held = {(h.partner, h.uln, h.key): h for h in await uow.sharing.held(keys=keys)}
+    if feed == Feed.LEARNER_DETAILS:
+        records = await uow.sharing.held(ulns=[o.uln for o in offers], keys=[DETAILS_KEY])
+    else:  # by entry alone: an amendment may have moved the entry to another learner
+        records = await uow.sharing.held(keys=[o.event_id for o in offers if o.event_id])
+    held = {(h.partner, _slot(h.uln, h.key)): h for h in records}
     for subscription in subscriptions:
         partner = await _partner(uow, subscription.partner)
         if partner is not None:
             await _offer_to(uow, ctx, partner, subscription.purpose, feed, offers, held, at, correlation_id)
 
 
+def _slot(uln: str, key: str) -> str:
+    """What a partner holds is one learner's details, or one entry whoever it is now filed under."""
+    return f"{uln}/{key}" if key == DETAILS_KEY else key
+
+
 async def _offer_to(
     uow: UnitOfWork, ctx: SharingContext, partner: Organisation, purpose: str, feed: Feed, offers: Sequence[Offer],
-    held: dict[tuple[str, str, str], DeliveryRecord], at: datetime, correlation_id: str | None,
+    held: dict[tuple[str, str], DeliveryRecord], at: datetime, correlation_id: str | None,
 ) -> None:  # fmt: skip
     granted: list[tuple[Offer, Grant, int | None]] = []
     recalls: dict[str, list[str]] = defaultdict(list)
     why: dict[str, str] = {}
     for offer in offers:
         ruling = await disclosure.rule(uow, ctx, partner, offer, purpose, at, correlation_id)
-        prior = held.get((partner.org_id, offer.uln, offer.event_id or DETAILS_KEY))
+        prior = held.get((partner.org_id, _slot(offer.uln, offer.event_id or DETAILS_KEY)))
+        moved = prior is not None and prior.uln != offer.uln  # amended onto another learner
+        if prior is not None and (moved or not isinstance(ruling, Grant)):
+            recalls[prior.uln].append(prior.key)  # it may no longer hold what it has
+            why[prior.uln] = "the entry now belongs to another learner" if moved else getattr(ruling, "reason", "")
         if isinstance(ruling, Grant):
-            replaces = prior.version if prior is not None and prior.version != offer.version else None
+            replaces = prior.version if prior is not None and not moved and prior.version != offer.version else None
             granted.append((offer, ruling, replaces))
-        elif prior is not None:  # it holds an earlier version it may no longer hold
-            recalls[offer.uln].append(prior.key)
-            why[offer.uln] = ruling.reason
     await disclosure.deliver(uow, partner, feed, granted, at, correlation_id)
     for uln, keys in recalls.items():
         await disclosure.notify_partner(uow, partner, recall(partner.org_id, uln, keys, why[uln]), at, correlation_id)

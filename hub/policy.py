@@ -124,8 +124,16 @@ Ruling = Grant | Denial
 def agreement_for(
     agreements: Sequence[Agreement], partner: str, purpose: str, feed: Feed, today: date
 ) -> Agreement | Denial:
-    """The partner's agreement in force that covers the purpose and the feed, or why there is none."""
-    mine = [a for a in agreements if a.partner == partner and a.status != AgreementStatus.REVOKED]
+    """The partner's agreement in force that covers the purpose and the feed, or why there is none.
+
+    Only each agreement's latest version counts, whatever `agreements` holds (a revoked agreement
+    never comes back to life through an earlier version)."""
+    latest: dict[str, Agreement] = {}
+    for a in agreements:
+        newer = a.agreement_id not in latest or a.version > latest[a.agreement_id].version
+        if a.partner == partner and newer:
+            latest[a.agreement_id] = a
+    mine = [a for a in latest.values() if a.status != AgreementStatus.REVOKED]
     if not mine:
         return Denial("no data sharing agreement")
     agreement = max(mine, key=lambda a: a.version)

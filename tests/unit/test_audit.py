@@ -1,6 +1,11 @@
 """The audit log's hash chain (hub.audit): tampering is found at the entry it starts."""
 
+import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from hub.audit import GENESIS_HASH, entry_hash, first_broken_link
 from hub.ports import AuditEntry
@@ -81,3 +86,70 @@ def test_rehashed_entry_still_breaks_the_next_link() -> None:
     entry = AuditEntry(**{**log[1][0].__dict__, "recipient": "10000001"})
     log[1] = (entry, entry_hash(log[0][1], entry))
     assert first_broken_link(log) == 2
+
+
+# --- the fields added later (agreement and consent versions) -----------------------------------
+
+# An entry of the Learner Register's, as written before entries named agreements and consents.
+BEFORE_SHARING = AuditEntry(
+    at=START,
+    recipient="10030488",
+    uln="9000000008",
+    what="learner.register_view",
+    purpose="registration",
+    decision="allowed",
+    reason="",
+    fields=("uln", "given_name"),
+    correlation_id="req-1",
+)
+# Its canonical JSON as hub/audit.py describes it: the nine original fields, keys sorted, no spaces.
+BEFORE_SHARING_JSON = (
+    '{"at":"2026-11-29T09:00:00+00:00","correlation_id":"req-1","decision":"allowed",'
+    '"fields":["uln","given_name"],"purpose":"registration","reason":"","recipient":"10030488",'
+    '"uln":"9000000008","what":"learner.register_view"}'
+)
+
+
+def sha256_of(previous_hash: str, canonical: str) -> str:
+    return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
+
+
+def test_an_entry_without_the_later_fields_hashes_as_before_they_existed() -> None:
+    """Unset agreement and consent fields are left out: old entries keep verifying."""
+    assert entry_hash(GENESIS_HASH, BEFORE_SHARING) == sha256_of(GENESIS_HASH, BEFORE_SHARING_JSON)
+
+
+def test_an_entry_with_nulls_hashes_them_as_json_null() -> None:
+    """A refusal with no ULN and no correlation id: null in the canonical JSON, chained to the previous hash."""
+    refused = replace(BEFORE_SHARING, uln=None, decision="refused", reason="no", fields=(), correlation_id=None)
+    canonical = (
+        '{"at":"2026-11-29T09:00:00+00:00","correlation_id":null,"decision":"refused","fields":[],'
+        '"purpose":"registration","reason":"no","recipient":"10030488","uln":null,"what":"learner.register_view"}'
+    )
+    assert entry_hash("a" * 64, refused) == sha256_of("a" * 64, canonical)
+
+
+@pytest.mark.parametrize(
+    ("later", "canonical"),
+    [
+        ({"agreement_id": "DSA-1"}, BEFORE_SHARING_JSON.replace('{"at"', '{"agreement_id":"DSA-1","at"')),
+        ({"agreement_version": 2}, BEFORE_SHARING_JSON.replace('{"at"', '{"agreement_version":2,"at"')),
+        (
+            {"consent_version": 0},
+            BEFORE_SHARING_JSON.replace(',"correlation_id"', ',"consent_version":0,"correlation_id"'),
+        ),
+        (
+            {"agreement_id": "DSA-1", "agreement_version": 2, "consent_version": 5},
+            BEFORE_SHARING_JSON.replace('{"at"', '{"agreement_id":"DSA-1","agreement_version":2,"at"').replace(
+                ',"correlation_id"', ',"consent_version":5,"correlation_id"'
+            ),
+        ),
+    ],
+    ids=["agreement_id", "agreement_version", "consent_version 0", "all three"],
+)
+def test_setting_a_later_field_changes_the_hash(later: dict[str, Any], canonical: str) -> None:
+    """Once set (even to 0), a later field is hashed in its sorted place: changing it breaks the chain."""
+    entry = replace(BEFORE_SHARING, **later)
+    assert entry_hash(GENESIS_HASH, entry) == sha256_of(GENESIS_HASH, canonical)
+    assert entry_hash(GENESIS_HASH, entry) != entry_hash(GENESIS_HASH, BEFORE_SHARING)
+    assert first_broken_link([(entry, entry_hash(GENESIS_HASH, BEFORE_SHARING))]) == 0

@@ -58,10 +58,9 @@ async def publish(hub_db: FakeUnitOfWorkFactory, college: Organisation, uln: str
 
 
 def recorded_event(entry: LearningEvent) -> OutboundMessage:
-    fields = {k: v for k, v in entry.fields.items() if k != "learning_aim_title"}
     event = ParticipationRecorded(
         event_id=entry.event_id, uln=entry.uln, provider=entry.source_org, enrolment_id=entry.source_ref,
-        version=entry.version, **fields,
+        version=entry.version, **entry.fields,
     )  # fmt: skip
     return OutboundMessage(EVENTS_EXCHANGE, PARTICIPATION, PARTICIPATION, event.model_dump(mode="json"))
 
