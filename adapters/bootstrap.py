@@ -32,7 +32,7 @@ from adapters.rabbit.topology import (
 from adapters.relay import OutboxRelay, OutboxRow
 from adapters.settings import Settings
 from hub import clock
-from hub.feeds import expire_nominations
+from hub.feeds import expire
 from hub.inbound import handle_batch, handle_events
 
 log = structlog.get_logger("lrs.hub")
@@ -123,10 +123,10 @@ class Hub:
         while True:
             try:
                 async with self.new_uow() as uow:
-                    recalls = await expire_nominations(uow, clock.now())
+                    recalls = await expire(uow, clock.now())
                     await uow.commit()
                 if recalls:
-                    log.info("recalled data held under ended nominations", notices=recalls)
+                    log.info("recalled data held under ended nominations or agreements", notices=recalls)
             except Exception as e:  # noqa: BLE001 - a sweep that fails is tried again next time
                 log.warning("nomination expiry sweep failed", error=type(e).__name__, detail=str(e)[:200])
             await asyncio.sleep(every_s)

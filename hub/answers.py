@@ -12,7 +12,7 @@ from contracts.learner import RejectionError
 from contracts.plr import ItemOutcome
 from hub.matching import ScoredLearner
 from hub.model import Learner
-from hub.policy import Offer
+from hub.policy import Feed, Grant, Offer
 
 DESCRIPTIONS = {
     ResponseCode.NO_MATCH: "No match",
@@ -135,11 +135,13 @@ class PortalDraft:
 
 @dataclass(frozen=True)
 class PartnerDraft:
-    """An answer to a partner about its own requests (subscriptions, backfill pages): no learner data."""
+    """An answer to a partner about its own requests (subscriptions, backfill pages): no learner
+    data in it; a backfill page's allowed items (already ruled on and audited) go before it."""
 
     answer: Contract
     events: tuple[Contract, ...] = ()
     notices: tuple[Notice, ...] = ()
+    delivery: tuple[Feed, tuple[tuple[Offer, Grant, int | None], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class RecordDraft:
     purpose: str
     offers: tuple[Offer, ...]
     uln: str
+    description: str | None = None
     events: tuple[Contract, ...] = ()
     notices: tuple[Notice, ...] = ()
 

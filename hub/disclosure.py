@@ -248,6 +248,8 @@ async def send_draft(
         case PortalDraft():
             await send_to_portal(uow, recipient, draft.uln, draft.answer, draft.what, at, correlation_id)
         case PartnerDraft():
+            if draft.delivery is not None:
+                await deliver(uow, recipient, draft.delivery[0], draft.delivery[1], at, correlation_id)
             await answer_partner(uow, recipient, draft.answer, correlation_id)
         case RecordDraft():
             await _send_record(uow, recipient, draft, at, correlation_id)
@@ -493,7 +495,7 @@ async def _send_record(
     if granted:
         await uow.sharing.delivered([held_record(partner.org_id, o, g, at) for o, g in granted])
     items = [delivered_item(o, g) for o, g in granted]
-    description = DESCRIPTIONS.get(code, code.value)
+    description = draft.description or DESCRIPTIONS.get(code, code.value)
     if draft.offers and not granted and code != ResponseCode.OPTED_OUT:
         description = "Nothing of this learner is shared with you for this purpose"
     record = PartnerRecord(response_code=code, description=description, items=items)

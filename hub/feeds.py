@@ -22,7 +22,7 @@ from hub import clock, disclosure, policy
 from hub.answers import PartnerDraft
 from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
 from hub.model import EventKind, LearningEvent, Organisation
-from hub.policy import LEARNER_DETAIL_FIELDS, Denial, Feed, Grant, Offer, agreement_for
+from hub.policy import LEARNER_DETAIL_FIELDS, AgreementStatus, Denial, Feed, Grant, Offer, agreement_for
 from hub.ports import DeliveryRecord, Subscription, UnitOfWork
 
 _KIND_OF_FEED = {Feed.ACHIEVEMENTS: EventKind.ACHIEVEMENT, Feed.PARTICIPATION: EventKind.PARTICIPATION}
@@ -177,11 +177,27 @@ async def recheck(uow: UnitOfWork, at: datetime, *, partner: str | None = None, 
     return len(recalls)
 
 
+async def expire(uow: UnitOfWork, at: datetime) -> int:
+    """Recall what partners hold under nominations that ended or agreements that lapsed (run
+    periodically by the hub). Returns the number of recall notices sent."""
+    return await expire_nominations(uow, at) + await expire_agreements(uow, at)
+
+
 async def expire_nominations(uow: UnitOfWork, at: datetime) -> int:
-    """Recall what partners hold under nominations that ended (run periodically by the hub)."""
+    """Recall what partners hold under nominations that ended."""
     sent = 0
     for uln, org_id in await uow.sharing.expired_nominations(at.date()):
         sent += await recheck(uow, at, partner=org_id, ulns=[uln], reason="the learner's nomination ended")
+    return sent
+
+
+async def expire_agreements(uow: UnitOfWork, at: datetime) -> int:
+    """Recall what partners hold under agreements past their last day (suspended ones are left alone)."""
+    sent = 0
+    for agreement in await uow.sharing.agreements():
+        if agreement.status == AgreementStatus.ACTIVE and agreement.valid_to < at.date():
+            why = f"agreement {agreement.agreement_id} ended on {agreement.valid_to.isoformat()}"
+            sent += await recheck(uow, at, partner=agreement.partner, reason=why)
     return sent
 
 
@@ -209,14 +225,18 @@ async def unsubscribe(uow: UnitOfWork, sender: Organisation, request: Unsubscrib
 
 async def backfill(uow: UnitOfWork, sender: Organisation, request: Backfill, today: date) -> PartnerDraft:
     """Replay a page of a feed's entries changed since `since`, through today's consent and agreement."""
-    return PartnerDraft(await backfill_page(uow, sender, request, clock.now()))
+    done, granted = await backfill_page(uow, sender, request, clock.now())
+    return PartnerDraft(done, delivery=(Feed(request.feed), tuple(granted)))
 
 
-async def backfill_page(uow: UnitOfWork, sender: Organisation, request: Backfill, at: datetime) -> BackfillDone:
+async def backfill_page(
+    uow: UnitOfWork, sender: Organisation, request: Backfill, at: datetime
+) -> tuple[BackfillDone, list[tuple[Offer, Grant, int | None]]]:
+    """Rule on one page of entries; the allowed ones go out with the page's answer (the gate sends both)."""
     feed = Feed(request.feed)
     subscription = next((s for s in await uow.sharing.subscriptions(feed) if s.partner == sender.org_id), None)
     if subscription is None:
-        return BackfillDone(feed=feed.value, delivered=0, refused=0, complete=True)
+        return BackfillDone(feed=feed.value, delivered=0, refused=0, complete=True), []
     entries = await uow.plr.changed_since(_KIND_OF_FEED[feed], request.since, request.after or "", request.limit + 1)
     page, more = entries[: request.limit], len(entries) > request.limit
     offers = [entry_offer(e) for e in page if not e.withdrawn]
@@ -226,9 +246,9 @@ async def backfill_page(uow: UnitOfWork, sender: Organisation, request: Backfill
         ruling = await disclosure.rule(uow, ctx, sender, offer, subscription.purpose, at)
         if isinstance(ruling, Grant):
             granted.append((offer, ruling, None))
-    await disclosure.deliver(uow, sender, feed, granted, at)
     last = page[-1] if more and page else None
-    return BackfillDone(
+    done = BackfillDone(
         feed=feed.value, delivered=len(granted), refused=len(offers) - len(granted), complete=not more,
         next_since=last.updated_at if last else None, next_after=last.event_id if last else None,
     )  # fmt: skip
+    return done, granted

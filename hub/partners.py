@@ -3,17 +3,26 @@ answered with what the policy allows for the purpose, or the LRS's refusal, neve
 
 from datetime import date
 
+from contracts.codes import ResponseCode
 from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRecord
 from hub import clock, feeds, plr
 from hub.answers import PartnerDraft, RecordDraft
 from hub.model import Organisation
-from hub.policy import LEARNER_DETAIL_FIELDS, Feed, Offer
+from hub.policy import LEARNER_DETAIL_FIELDS, Denial, Feed, Offer, agreement_for
 from hub.ports import UnitOfWork
 from hub.verification import Claim, judge, load
 
 
 async def request_record(uow: UnitOfWork, sender: Organisation, request: RequestRecord, today: date) -> RecordDraft:
-    """Verify the learner; offer their details and every current PLR entry for the gate to rule on."""
+    """Verify the learner; offer their details and every current PLR entry for the gate to rule on.
+
+    A partner with no agreement in force for the purpose is not even told whether the details
+    match a learner: the register does not verify identities for organisations it shares nothing with.
+    """
+    agreements = await uow.sharing.agreements()
+    if all(isinstance(agreement_for(agreements, sender.org_id, request.purpose, f, today), Denial) for f in Feed):
+        why = "no data sharing agreement in force covers this purpose: nothing is verified or shared"
+        return RecordDraft(ResponseCode.NOT_VERIFIED, request.purpose, (), request.uln, why)
     verdict = judge(Claim(request.uln, request.given_name, request.family_name), await load(uow, [request.uln]))
     if verdict.learner is None:
         return RecordDraft(verdict.code, request.purpose, (), request.uln)

@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -39,27 +40,39 @@ def _wait_until_started(logs: list[Path], timeout_s: float = 60) -> None:
     raise TimeoutError(f"hub did not start in {timeout_s}s: " + " | ".join(log.read_text()[-500:] for log in logs))
 
 
-StartHub = Callable[[int], list[subprocess.Popen[bytes]]]
+class StartHub(Protocol):
+    def __call__(
+        self, processes: int = 1, extra_env: dict[str, str] | None = None
+    ) -> list[subprocess.Popen[bytes]]: ...
 
 
 @pytest.fixture
 def start_hub(hub_env: dict[str, str], tmp_path: Path) -> Iterator[StartHub]:
-    """Start N `hub serve` processes on the test's database and vhost; stop them afterwards."""
+    """Start N `hub serve` processes on the test's database and vhost; stop them afterwards.
+
+    `extra_env` adds LRS_* settings for these processes only (e.g. LRS_CLOCK_SHIFT_DAYS); the
+    processes this call started are returned, so that a test can stop them and start others.
+    """
     started: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []
     env = hub_env | {"LRS_LOG_LEVEL": "INFO"}
 
-    def _start(processes: int = 1) -> list[subprocess.Popen[bytes]]:
+    def _start(processes: int = 1, extra_env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
+        these: list[subprocess.Popen[bytes]] = []
         for _ in range(processes):
             logs.append(tmp_path / f"hub-{len(logs)}.log")
             with logs[-1].open("wb") as log:
-                started.append(subprocess.Popen([*HUB, "serve"], env=env, cwd=ROOT, stdout=log, stderr=log))
-        _wait_until_started(logs)
-        return started
+                these.append(
+                    subprocess.Popen([*HUB, "serve"], env=env | (extra_env or {}), cwd=ROOT, stdout=log, stderr=log)
+                )
+        started.extend(these)
+        _wait_until_started(logs[-processes:])
+        return these
 
     yield _start
     for process in started:
-        process.terminate()
+        if process.poll() is None:  # a test may have stopped some itself
+            process.terminate()
     for process in started:
         process.wait(timeout=30)
 

@@ -371,6 +371,22 @@ async def test_an_ended_nomination_under_an_all_learners_agreement_recalls_nothi
     assert (sent, notices(hub_db, university), hub_db.state.held) == (0, [], held)
 
 
+async def test_an_agreement_past_its_last_day_has_what_it_allowed_recalled(
+    hub_db: FakeUnitOfWorkFactory, awarding: Organisation, university: Organisation, amelia: Learner
+) -> None:
+    """On valid_to nothing is recalled; the day after, the sweep recalls what the partner holds."""
+    agreement = feeding(hub_db, university, valid_to=days(0))
+    recorded = await record_achievement(hub_db, awarding, amelia.uln)
+    await offer(hub_db, recorded)
+    on_last_day = await in_uow(hub_db, lambda uow: feeds.expire(uow, clock.now()))
+    after = await in_uow(hub_db, lambda uow: feeds.expire(uow, clock.now() + timedelta(days=1)))
+    [sent] = notices(hub_db, university)
+    why = f"agreement {agreement.agreement_id} ended on {days(0).isoformat()}"
+    assert (on_last_day, after) == (0, 1)
+    assert sent == recall_of(sent, amelia.uln, [recorded.items[0].event_id], why)
+    assert hub_db.state.held == {}
+
+
 # --- agreements change, suspend, revoke --------------------------------------------------------
 
 
@@ -701,13 +717,13 @@ async def test_a_record_request_naming_someone_else_is_wsec0208(
 async def test_a_record_request_for_a_purpose_not_agreed_gets_nothing(
     hub_db: FakeUnitOfWorkFactory, awarding: Organisation, university: Organisation, amelia: Learner
 ) -> None:
-    """Verified, but the agreement does not cover the purpose: no items, and the answer says so."""
+    """No agreement covers the purpose: the partner is not even told whether the details match a learner."""
     with_agreement(hub_db, university)
     await record_achievement(hub_db, awarding, amelia.uln)
     answer = await record_answer(hub_db, university, amelia.uln, purpose="marketing")
     assert answer == PartnerRecord(
-        response_code=ResponseCode.EXACT_MATCH,
-        description="Nothing of this learner is shared with you for this purpose",
+        response_code=ResponseCode.NOT_VERIFIED,
+        description="no data sharing agreement in force covers this purpose: nothing is verified or shared",
     )
 
 
