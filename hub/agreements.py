@@ -55,10 +55,9 @@ async def change(uow: UnitOfWork, agreement_id: str, **changes: object) -> Agree
     if updated.valid_to < updated.valid_from:
         return AgreementChange(False, current, reason="valid_to is before valid_from")
     await uow.sharing.save_agreement(updated)
-    recalls = 0
-    if updated.status != AgreementStatus.SUSPENDED:  # a suspension pauses; it does not take back
-        why = f"agreement {agreement_id} version {updated.version} no longer allows it"
-        recalls = await feeds.recheck(uow, clock.now(), partner=updated.partner, reason=why)
+    # A suspension itself takes nothing back (feeds.may_keep), but a narrower version does, suspended or not.
+    why = f"agreement {agreement_id} version {updated.version} no longer allows it"
+    recalls = await feeds.recheck(uow, clock.now(), partner=updated.partner, reason=why)
     return AgreementChange(True, updated, recalls=recalls)
 
 

@@ -503,28 +503,28 @@ async def _send_record(
 
 
 async def notify_partner(
-    uow: UnitOfWork, partner: Organisation, notice: PartnerNotice, at: datetime, correlation_id: str | None = None
-) -> None:
+    uow: UnitOfWork, partner: Organisation, notice: PartnerNotice, at: datetime, correlation_id: str | None = None,
+    uln: str | None = None,
+) -> None:  # fmt: skip
     """A recall, correction or re-key notice: audited, remembered until acknowledged, and sent.
 
     A recall names what the partner must delete, so from now on it no longer holds it; a re-key
     moves what it holds to the master ULN.
     """
+    uln = uln or notice.uln  # the learner it is about (a recall may not name them to the partner)
     fields = tuple(notice.replacement.fields) if notice.replacement else ()
     stamp = notice.replacement.stamp if notice.replacement else None
     await uow.audit.append(
-        AuditEntry(at, partner.org_id, notice.uln, f"notice.{notice.kind}:{','.join(notice.event_ids)}",
+        AuditEntry(at, partner.org_id, uln, f"notice.{notice.kind}:{','.join(notice.event_ids)}",
                    stamp.purpose if stamp else Purpose.RECALL.value, "allowed", notice.reason, fields, correlation_id,
                    stamp.agreement_id if stamp else None, stamp.agreement_version if stamp else None,
                    stamp.consent_version if stamp else None)
     )  # fmt: skip
     await uow.sharing.add_notice(
-        NoticeRecord(
-            notice.notice_id, partner.org_id, notice.kind, notice.uln, tuple(notice.event_ids), notice.reason, at
-        )
+        NoticeRecord(notice.notice_id, partner.org_id, notice.kind, uln, tuple(notice.event_ids), notice.reason, at)
     )
-    if notice.kind == "recall" and notice.uln:
-        await uow.sharing.recalled(partner.org_id, notice.uln, notice.event_ids)
+    if notice.kind == "recall" and uln:
+        await uow.sharing.recalled(partner.org_id, uln, notice.event_ids)
     if notice.kind == "rekey" and notice.uln and notice.new_uln:
         await uow.sharing.rekeyed(partner.org_id, notice.uln, notice.new_uln)
     await _queue(uow, partner, notice, correlation_id, None)

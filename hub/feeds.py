@@ -11,6 +11,7 @@ as a correction (`replaces_version`); a merge re-keys what it holds under the li
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -21,8 +22,8 @@ from contracts.sharing import Backfill, BackfillDone, Notice, Subscribe, Subscri
 from hub import clock, disclosure, policy
 from hub.answers import PartnerDraft
 from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
-from hub.model import EventKind, LearningEvent, Organisation
-from hub.policy import LEARNER_DETAIL_FIELDS, AgreementStatus, Denial, Feed, Grant, Offer, agreement_for
+from hub.model import EventKind, LearningEvent, Organisation, OrganisationStatus
+from hub.policy import LEARNER_DETAIL_FIELDS, AgreementStatus, Denial, Feed, Grant, Offer, Ruling, agreement_for
 from hub.ports import DeliveryRecord, Subscription, UnitOfWork
 
 _KIND_OF_FEED = {Feed.ACHIEVEMENTS: EventKind.ACHIEVEMENT, Feed.PARTICIPATION: EventKind.PARTICIPATION}
@@ -58,8 +59,34 @@ def _event_offers(event: Contract) -> tuple[Feed, list[Offer]] | None:
     return None
 
 
-def recall(partner: str, uln: str, keys: Sequence[str], reason: str) -> Notice:
-    return Notice(notice_id=str(uuid.uuid4()), kind="recall", reason=reason, uln=uln, event_ids=sorted(keys))
+def recall(uln: str, keys: Sequence[str], reason: str, named: bool) -> Notice:
+    """A recall of entries held about one learner; it names the ULN only if the partner was given it
+    (`named`): a notice must not link data the agreement kept apart."""
+    return Notice(notice_id=str(uuid.uuid4()), kind="recall", reason=reason, uln=uln if named else None,
+                  event_ids=sorted(keys))  # fmt: skip
+
+
+def _names_uln(records: Sequence[DeliveryRecord]) -> bool:
+    return any("uln" in r.fields for r in records)
+
+
+def may_keep(partner: Organisation, ctx: SharingContext, h: DeliveryRecord) -> Ruling:
+    """Whether a partner may go on holding what it received: the rules of hub/policy.py, except
+    that a suspension (of the agreement or of the partner) pauses sending and takes nothing back."""
+    keeping = [replace(a, status=AgreementStatus.ACTIVE) if a.status == AgreementStatus.SUSPENDED else a
+               for a in ctx.agreements]  # fmt: skip
+    active = replace(partner, status=OrganisationStatus.ACTIVE)
+    offer = Offer(h.feed, h.uln, dict.fromkeys(h.fields), None if h.key == DETAILS_KEY else h.key, h.version)
+    return policy.decide(active, keeping, ctx.consent(h.uln), offer, h.purpose, ctx.today)
+
+
+async def _send_recalls(
+    uow: UnitOfWork, partner: Organisation, recalls: dict[str, list[DeliveryRecord]], why: dict[str, str],
+    at: datetime, correlation_id: str | None = None,
+) -> None:  # fmt: skip
+    for uln, records in sorted(recalls.items()):
+        notice = recall(uln, [r.key for r in records], why[uln], _names_uln(records))
+        await disclosure.notify_partner(uow, partner, notice, at, correlation_id, uln=uln)
 
 
 async def _partner(uow: UnitOfWork, org_id: str) -> Organisation | None:
@@ -111,41 +138,55 @@ async def _offer_to(
     held: dict[tuple[str, str], DeliveryRecord], at: datetime, correlation_id: str | None,
 ) -> None:  # fmt: skip
     granted: list[tuple[Offer, Grant, int | None]] = []
-    recalls: dict[str, list[str]] = defaultdict(list)
+    recalls: dict[str, list[DeliveryRecord]] = defaultdict(list)
     why: dict[str, str] = {}
     for offer in offers:
         ruling = await disclosure.rule(uow, ctx, partner, offer, purpose, at, correlation_id)
         prior = held.get((partner.org_id, _slot(offer.uln, offer.event_id or DETAILS_KEY)))
         moved = prior is not None and prior.uln != offer.uln  # amended onto another learner
-        if prior is not None and (moved or not isinstance(ruling, Grant)):
-            recalls[prior.uln].append(prior.key)  # it may no longer hold what it has
-            why[prior.uln] = "the entry now belongs to another learner" if moved else getattr(ruling, "reason", "")
+        if prior is not None and isinstance(ruling, Denial) and not moved:
+            kept = may_keep(partner, ctx, prior)  # refused now, but perhaps only paused
+            if isinstance(kept, Denial):
+                recalls[prior.uln].append(prior)
+                why[prior.uln] = kept.reason
+        if prior is not None and moved:
+            recalls[prior.uln].append(prior)
+            why[prior.uln] = "the entry now belongs to another learner"
         if isinstance(ruling, Grant):
             replaces = prior.version if prior is not None and not moved and prior.version != offer.version else None
             granted.append((offer, ruling, replaces))
     await disclosure.deliver(uow, partner, feed, granted, at, correlation_id)
-    for uln, keys in recalls.items():
-        await disclosure.notify_partner(uow, partner, recall(partner.org_id, uln, keys, why[uln]), at, correlation_id)
+    await _send_recalls(uow, partner, recalls, why, at, correlation_id)
 
 
 async def _recall_keys(uow: UnitOfWork, keys: Sequence[str], reason: str, at: datetime) -> None:
-    by_holder: dict[tuple[str, str], list[str]] = defaultdict(list)
+    by_holder: dict[str, dict[str, list[DeliveryRecord]]] = defaultdict(lambda: defaultdict(list))
     for h in await uow.sharing.held(keys=keys):
-        by_holder[(h.partner, h.uln)].append(h.key)
-    for (org_id, uln), held_keys in sorted(by_holder.items()):
+        by_holder[h.partner][h.uln].append(h)
+    for org_id, recalls in sorted(by_holder.items()):
         partner = await _partner(uow, org_id)
         if partner is not None:
-            await disclosure.notify_partner(uow, partner, recall(org_id, uln, held_keys, reason), at)
+            await _send_recalls(uow, partner, recalls, dict.fromkeys(recalls, reason), at)
 
 
 async def _rekey(uow: UnitOfWork, linked: str, master: str, at: datetime) -> None:
-    partners = sorted({h.partner for h in await uow.sharing.held(ulns=[linked])})
-    for org_id in partners:
+    """Tell partners holding the linked ULN's data to file it under the master; then recall what
+    the master's choices do not let them hold (the two learners may have chosen differently)."""
+    by_partner: dict[str, list[DeliveryRecord]] = defaultdict(list)
+    for h in await uow.sharing.held(ulns=[linked]):
+        by_partner[h.partner].append(h)
+    for org_id, records in sorted(by_partner.items()):
         partner = await _partner(uow, org_id)
-        if partner is not None:
-            why = f"ULN {linked} was merged into {master}: file what you hold under {master}"
-            notice = Notice(notice_id=str(uuid.uuid4()), kind="rekey", uln=linked, new_uln=master, reason=why)
-            await disclosure.notify_partner(uow, partner, notice, at)
+        if partner is None:
+            continue
+        if not _names_uln(records):  # it was never given the ULN: nothing to re-key on its side
+            await uow.sharing.rekeyed(org_id, linked, master)
+            continue
+        why = f"ULN {linked} was merged into {master}: file what you hold under {master}"
+        notice = Notice(notice_id=str(uuid.uuid4()), kind="rekey", uln=linked, new_uln=master, reason=why)
+        await disclosure.notify_partner(uow, partner, notice, at)
+    if by_partner:
+        await recheck(uow, at, ulns=[master])
 
 
 async def recheck(uow: UnitOfWork, at: datetime, *, partner: str | None = None, ulns: Sequence[str] | None = None,
@@ -156,25 +197,22 @@ async def recheck(uow: UnitOfWork, at: datetime, *, partner: str | None = None, 
     if not held:
         return 0
     ctx = await sharing_context(uow, [h.uln for h in held], at.date())
-    recalls: dict[tuple[str, str], list[str]] = defaultdict(list)
-    why: dict[tuple[str, str], str] = {}
+    recalls: dict[str, dict[str, list[DeliveryRecord]]] = defaultdict(lambda: defaultdict(list))
+    why: dict[str, dict[str, str]] = defaultdict(dict)
     for h in held:
         organisation = await _partner(uow, h.partner)
         if organisation is None:
             continue
-        offer = Offer(h.feed, h.uln, dict.fromkeys(h.fields), None if h.key == DETAILS_KEY else h.key, h.version)
-        ruling = policy.decide(organisation, ctx.agreements, ctx.consent(h.uln), offer, h.purpose, ctx.today)
+        ruling = may_keep(organisation, ctx, h)
         narrowed = isinstance(ruling, Grant) and set(ruling.fields) != set(h.fields)
         if isinstance(ruling, Denial) or narrowed:
-            recalls[(h.partner, h.uln)].append(h.key)
-            why[(h.partner, h.uln)] = reason or (
-                ruling.reason if isinstance(ruling, Denial) else "fewer fields allowed"
-            )
-    for (org_id, uln), keys in sorted(recalls.items()):
+            recalls[h.partner][h.uln].append(h)
+            why[h.partner][h.uln] = reason or (ruling.reason if isinstance(ruling, Denial) else "fewer fields allowed")
+    for org_id, by_uln in sorted(recalls.items()):
         organisation = await _partner(uow, org_id)
         assert organisation is not None
-        await disclosure.notify_partner(uow, organisation, recall(org_id, uln, keys, why[(org_id, uln)]), at)
-    return len(recalls)
+        await _send_recalls(uow, organisation, by_uln, why[org_id], at)
+    return sum(len(by_uln) for by_uln in recalls.values())
 
 
 async def expire(uow: UnitOfWork, at: datetime) -> int:
@@ -192,10 +230,11 @@ async def expire_nominations(uow: UnitOfWork, at: datetime) -> int:
 
 
 async def expire_agreements(uow: UnitOfWork, at: datetime) -> int:
-    """Recall what partners hold under agreements past their last day (suspended ones are left alone)."""
+    """Recall what partners hold under agreements past their last day (suspended ones too: a pause
+    does not extend an agreement)."""
     sent = 0
     for agreement in await uow.sharing.agreements():
-        if agreement.status == AgreementStatus.ACTIVE and agreement.valid_to < at.date():
+        if agreement.status != AgreementStatus.REVOKED and agreement.valid_to < at.date():
             why = f"agreement {agreement.agreement_id} ended on {agreement.valid_to.isoformat()}"
             sent += await recheck(uow, at, partner=agreement.partner, reason=why)
     return sent

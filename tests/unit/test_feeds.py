@@ -387,6 +387,22 @@ async def test_an_agreement_past_its_last_day_has_what_it_allowed_recalled(
     assert hub_db.state.held == {}
 
 
+async def test_a_recall_names_the_learner_only_to_a_partner_given_the_uln(
+    hub_db: FakeUnitOfWorkFactory, awarding: Organisation, university: Organisation, amelia: Learner
+) -> None:
+    """An agreement without the ULN keeps grades apart from learners; its recall must not join them."""
+    feeding(hub_db, university, fields=frozenset({"grade", "subject"}))
+    recorded = await record_achievement(hub_db, awarding, amelia.uln)
+    await offer(hub_db, recorded)
+    await in_uow(hub_db, lambda uow: feeds.recheck(uow, clock.now(), reason="a test recall"))
+    assert hub_db.state.held  # nothing changed: nothing recalled yet
+    hub_db.state.consents[amelia.uln] = Consent(amelia.uln, 1, sharing=False)
+    await in_uow(hub_db, lambda uow: feeds.recheck(uow, clock.now(), ulns=[amelia.uln]))
+    [sent] = notices(hub_db, university)
+    assert (sent.kind, sent.uln, sent.event_ids) == ("recall", None, [recorded.items[0].event_id])
+    assert hub_db.state.held == {}
+
+
 # --- agreements change, suspend, revoke --------------------------------------------------------
 
 
