@@ -119,7 +119,7 @@ def summary(message: AbstractIncomingMessage) -> str:
     return message.type or "?"
 
 
-async def _next(
+async def next_answer(
     client: OrganisationClient, answering: str | None = None, timeout_s: float = 15
 ) -> AbstractIncomingMessage:
     """The next message on the party's queue (the answer to `answering`, skipping older answers
@@ -159,14 +159,14 @@ async def run_plr(console: Console, hub: Hub, settings: Settings, admin: BrokerA
         for step in _steps(ukprn):
             client = parties[step.party]
             request_id = await client.send(step.kind, step.body(state))
-            answer = await _next(client, request_id)
+            answer = await next_answer(client, request_id)
             for item in json.loads(answer.body).get("items", []):
                 if item.get("event_id"):  # remember the hub's ids of entries, to challenge one
                     state[item["ref"]] = item["event_id"]
             got = summary(answer)
             if step.also:
                 party, expected_notice = step.also.split(":")
-                notice = summary(await _next(parties[party]))
+                notice = summary(await next_answer(parties[party]))
                 got += f" (and {party}: {notice})"
                 ok = got.startswith(step.expected) and notice == expected_notice
             else:

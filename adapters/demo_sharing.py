@@ -7,7 +7,6 @@ results, projected), her maths is re-marked (the university gets a correction), 
 (it gets a recall, and acknowledges it), and she reads who saw her data.
 """
 
-import asyncio
 import json
 import secrets
 from collections.abc import Callable
@@ -20,11 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.bootstrap import Hub
+from adapters.demo_plr import next_answer
 from adapters.organisations import add_organisation
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.publisher import OrganisationClient
 from adapters.rabbit.admin import BrokerAdmin
-from adapters.rabbit.topology import outbound_queue_name
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
 from hub import agreements, clock
@@ -105,19 +104,6 @@ def summary(message: AbstractIncomingMessage, state: dict[str, str]) -> str:
     return message.type or "?"
 
 
-async def _next(
-    client: OrganisationClient, answering: str | None = None, timeout_s: float = 15
-) -> AbstractIncomingMessage:
-    queue = await client.channel.get_queue(outbound_queue_name(client.org_id), ensure=False)
-    async with asyncio.timeout(timeout_s):
-        while True:
-            message = await queue.get(no_ack=True, fail=False)
-            if message is None:
-                await asyncio.sleep(0.05)
-            elif answering is None or message.correlation_id == answering:
-                return message
-
-
 async def run_sharing(console: Console, hub: Hub, settings: Settings, admin: BrokerAdmin, logins: dict[str, str],
                       uln: str, remark: Callable[[dict[str, str]], dict[str, Any]]) -> int:  # fmt: skip
     """Play the steps; return how many outcomes were not the expected ones."""
@@ -147,10 +133,10 @@ async def run_sharing(console: Console, hub: Hub, settings: Settings, admin: Bro
         for step in _steps(remark):
             client = parties[step.party]
             request_id = await client.send(step.kind, step.body(state))
-            got = summary(await _next(client, request_id), state)
+            got = summary(await next_answer(client, request_id), state)
             ok = got == step.expected
             if step.then:
-                following = summary(await _next(university), state)
+                following = summary(await next_answer(university), state)
                 ok = ok and following == step.then
                 got += f" (university: {following})"
             if got == "log" and step.expected == "log":
