@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -93,11 +94,22 @@ def _broker_users() -> set[str]:
     return {u["name"] for u in response.json()}
 
 
+def _users_of(vhost: str) -> set[str]:
+    response = httpx.get(f"{MANAGEMENT}/api/vhosts/{quote(vhost, safe='')}/permissions", auth=("guest", "guest"),
+                         timeout=10)  # fmt: skip
+    return {p["user"] for p in response.json()} if response.status_code == 200 else set()
+
+
 @pytest.fixture(autouse=True)
-def _remove_organisation_users() -> Iterator[None]:
-    """`hub org add` creates RabbitMQ users, which are global: remove the ones a test created."""
+def _remove_organisation_users(vhost: str) -> Iterator[None]:
+    """`hub org add` creates RabbitMQ users, which are global: remove the ones this test created.
+
+    Only users new since the test began *and* allowed on its vhost (or the demo's) are removed:
+    a benchmark or another run on the same broker creates users of its own meanwhile.
+    """
     before = _broker_users()
     yield
-    for user in _broker_users() - before:
+    ours = _users_of(vhost) | _users_of("lrs-demo")
+    for user in (_broker_users() - before) & ours:
         if user.isdigit():  # organisation users are named by their ids
             httpx.delete(f"{MANAGEMENT}/api/users/{user}", auth=("guest", "guest"), timeout=10)
