@@ -30,7 +30,7 @@ from hub import clock, feeds, plr, policy
 from hub.answers import PortalDraft
 from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
 from hub.model import LearnerStatus, Organisation
-from hub.policy import LEARNER_DETAIL_FIELDS, Consent, Denial, Feed, Grant, Offer
+from hub.policy import Consent, Denial, Grant
 from hub.ports import AuditEntry, UnitOfWork
 
 
@@ -134,9 +134,7 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, t
         return PortalDraft(Preview(uln=request.uln, org_id=request.org_id, refused={"all": why}), request.uln,
                            "learner.preview")  # fmt: skip
     _, entries = await plr.record_of(uow, learner.uln)
-    details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS))
-    offers = [feeds.entry_offer(e) for e in entries if not e.withdrawn]
-    offers.append(Offer(Feed.LEARNER_DETAILS, learner.uln, {"uln": learner.uln} | details))
+    offers = [*(feeds.entry_offer(e) for e in entries if not e.withdrawn), feeds.details_offer(learner)]
     ctx = await sharing_context(uow, [learner.uln], today)
     agreement = max((a for a in ctx.agreements if a.partner == organisation.org_id), key=lambda a: a.version,
                     default=None)  # fmt: skip

@@ -22,7 +22,7 @@ from contracts.sharing import Backfill, BackfillDone, Notice, Subscribe, Subscri
 from hub import clock, disclosure, policy
 from hub.answers import PartnerDraft
 from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
-from hub.model import EventKind, LearningEvent, Organisation, OrganisationStatus
+from hub.model import EventKind, Learner, LearningEvent, Organisation, OrganisationStatus
 from hub.policy import LEARNER_DETAIL_FIELDS, AgreementStatus, Denial, Feed, Grant, Offer, Ruling, agreement_for
 from hub.ports import DeliveryRecord, Subscription, UnitOfWork
 
@@ -43,6 +43,17 @@ def entry_offer(event: LearningEvent) -> Offer:
     fields: dict[str, Any] = {"uln": event.uln, org_field: event.source_org, ref_field: event.source_ref}
     fields |= event.fields
     return Offer(_FEED_OF_KIND[event.kind], event.uln, fields, event.event_id, event.version)
+
+
+def details_offer(learner: Learner) -> Offer:
+    """A learner's details as a partner might receive them (the gate projects them)."""
+    details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS - {"uln"}))
+    return Offer(Feed.LEARNER_DETAILS, learner.uln, {"uln": learner.uln} | details)
+
+
+def current_offers(learner: Learner, entries: Sequence[LearningEvent]) -> list[Offer]:
+    """Everything a partner might be shown of a learner today: details and every entry not withdrawn."""
+    return [details_offer(learner), *(entry_offer(e) for e in entries if not e.withdrawn)]
 
 
 def _event_offers(event: Contract) -> tuple[Feed, list[Offer]] | None:
@@ -106,8 +117,7 @@ async def offer_event(uow: UnitOfWork, event: Contract, at: datetime, correlatio
         learner = await uow.learners.get(event.uln)
         if learner is None:
             return
-        details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS - {"uln"}))
-        feed, offers = Feed.LEARNER_DETAILS, [Offer(Feed.LEARNER_DETAILS, event.uln, {"uln": event.uln} | details)]
+        feed, offers = Feed.LEARNER_DETAILS, [details_offer(learner)]
     else:
         found = _event_offers(event)
         if found is None:

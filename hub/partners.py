@@ -8,7 +8,7 @@ from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRe
 from hub import clock, feeds, plr
 from hub.answers import PartnerDraft, RecordDraft
 from hub.model import Organisation
-from hub.policy import LEARNER_DETAIL_FIELDS, Denial, Feed, Offer, agreement_for
+from hub.policy import Denial, Feed, agreement_for
 from hub.ports import UnitOfWork
 from hub.verification import Claim, judge, load
 
@@ -28,9 +28,7 @@ async def request_record(uow: UnitOfWork, sender: Organisation, request: Request
         return RecordDraft(verdict.code, request.purpose, (), request.uln)
     learner = verdict.learner
     _, entries = await plr.record_of(uow, learner.uln)
-    details = learner.details.model_dump(mode="json", include=set(LEARNER_DETAIL_FIELDS))
-    offers = [Offer(Feed.LEARNER_DETAILS, learner.uln, {"uln": learner.uln} | details)]
-    offers += [feeds.entry_offer(e) for e in entries if not e.withdrawn]
+    offers = feeds.current_offers(learner, entries)
     return RecordDraft(verdict.code, request.purpose, tuple(offers), learner.uln)
 
 
