@@ -30,6 +30,7 @@ from adapters.rabbit.topology import (
     declare_topology,
 )
 from adapters.relay import OutboxRelay, OutboxRow
+from adapters.retention import prune
 from adapters.settings import Settings
 from hub import clock
 from hub.feeds import expire
@@ -115,6 +116,8 @@ class Hub:
         self._stack.push_async_callback(broker.stop)
         sweep = asyncio.create_task(self._sweep_expired_nominations(s.expiry_sweep_s), name="nomination-expiry")
         self._stack.push_async_callback(_cancel, sweep)
+        pruning = asyncio.create_task(self._prune(s.outbox_retention_s, s.inbox_retention_s), name="retention")
+        self._stack.push_async_callback(_cancel, pruning)
         log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)
         return self
 
@@ -130,6 +133,15 @@ class Hub:
             except Exception as e:  # noqa: BLE001 - a sweep that fails is tried again next time
                 log.warning("nomination expiry sweep failed", error=type(e).__name__, detail=str(e)[:200])
             await asyncio.sleep(every_s)
+
+    async def _prune(self, outbox_keep_s: float, inbox_keep_s: float) -> None:
+        """Every minute, prune sent outbox rows and old inbox records (adapters/retention.py)."""
+        while True:
+            try:
+                await prune(self.pool, outbox_keep_s, inbox_keep_s)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("retention prune failed, will retry", error=type(e).__name__)
+            await asyncio.sleep(60)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()

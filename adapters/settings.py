@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     clock_shift_days: int = Field(default=0, ge=0, le=3650)
     # How often the hub recalls what partners hold under nominations that have ended.
     expiry_sweep_s: float = Field(default=60, gt=0)
+    # Sent outbox rows are kept this long, inbox records (which recognise redeliveries) this long.
+    outbox_retention_s: float = Field(default=3600, gt=0)
+    inbox_retention_s: float = Field(default=7 * 86400, gt=0)
     # Quorum queue delivery limit: a message that keeps failing is dead-lettered after this.
     delivery_limit: int = Field(default=5, ge=1)
     relay_batch_size: int = Field(default=200, ge=1)

@@ -1,0 +1,38 @@
+"""Sent outbox rows and old inbox records are pruned; unsent rows and recent records stay."""
+
+import uuid
+
+from adapters.bootstrap import Hub
+from adapters.retention import prune
+
+
+async def test_prune_keeps_unsent_and_recent_rows(hub: Hub) -> None:
+    ids = {name: uuid.uuid4() for name in ("old_sent", "old_unsent", "new_sent")}
+    async with hub.pool.acquire() as conn:
+        for name, age, sent in (("old_sent", "2 hours", True), ("old_unsent", "2 hours", False),
+                                ("new_sent", "1 minute", True)):  # fmt: skip
+            await conn.execute(
+                f"""
+                INSERT INTO outbox (id, exchange, routing_key, message_type, body, created_at, sent_at)
+                VALUES ($1, 'lrs.events', 'x', 't', '{{}}', now() - interval '{age}',
+                        CASE WHEN $2 THEN now() END)
+                """,
+                ids[name],
+                sent,
+            )
+        await conn.execute(
+            """
+            INSERT INTO inbox (consumer, message_id, body_sha256, received_at) VALUES
+                ('lrs.registration', 'old', repeat('0', 64), now() - interval '8 days'),
+                ('lrs.registration', 'new', repeat('0', 64), now() - interval '1 day')
+            """
+        )
+        removed = await prune(hub.pool, outbox_keep_s=3600, inbox_keep_s=7 * 86400)
+        outbox = {
+            r[0] for r in await conn.fetch("SELECT id FROM outbox WHERE id = ANY($1::uuid[])", list(ids.values()))
+        }
+        inbox = {r[0] for r in await conn.fetch("SELECT message_id FROM inbox WHERE message_id IN ('old', 'new')")}
+
+    assert removed == (1, 1)
+    assert outbox == {ids["old_unsent"], ids["new_sent"]}
+    assert inbox == {"new"}
