@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from hub.errors import TransientError
 from hub.policy import Agreement, AgreementStatus, Consent, Feed, Scope
 from hub.ports import DeliveryRecord, NoticeRecord, Subscription
 
@@ -93,17 +94,23 @@ class PostgresSharing:
         }
 
     async def save_consent(self, c: Consent) -> None:
-        await self._conn.execute(
+        # Version c.version replaces c.version - 1 only: two changes of one learner's choices made
+        # at once would otherwise both read version n and one would silently undo the other. The
+        # loser fails here (or on the primary key, for a first choice) and is retried afresh.
+        status = await self._conn.execute(
             """
             INSERT INTO consent (uln, version, sharing, restricted, basic_only, nominations, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, now())
             ON CONFLICT (uln) DO UPDATE SET version = EXCLUDED.version, sharing = EXCLUDED.sharing,
                 restricted = EXCLUDED.restricted, basic_only = EXCLUDED.basic_only,
                 nominations = EXCLUDED.nominations, updated_at = now()
+            WHERE consent.version = EXCLUDED.version - 1
             """,
             c.uln, c.version, c.sharing, sorted(c.restricted) if c.restricted is not None else None, c.basic_only,
             json.dumps({o: d.isoformat() for o, d in c.nominations.items()}),
         )  # fmt: skip
+        if status.endswith(" 0"):
+            raise TransientError(f"consent of a learner changed concurrently (version {c.version} not applied)")
 
     async def subscriptions(self, feed: Feed | None = None) -> list[Subscription]:
         rows = await self._conn.fetch(

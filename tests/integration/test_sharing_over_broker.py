@@ -8,7 +8,8 @@ from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
 from hub import agreements, clock
-from hub.policy import Agreement, Feed, Scope
+from hub.errors import TransientError
+from hub.policy import Agreement, Consent, Feed, Scope
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 from tests.integration.test_plr_over_broker import gcse
@@ -63,3 +64,21 @@ async def test_partner_receives_the_projection_and_a_recall_when_consent_is_with
                              "purpose": "admissions"}  # fmt: skip
     assert (consent["outcome"], consent["consent"]["sharing"], consent["consent"]["version"]) == ("applied", False, 1)
     assert (notice.type, body(notice)["kind"], body(notice)["event_ids"]) == ("feed.notice.v1", "recall", [event_id])
+
+
+async def test_two_changes_of_one_learners_choices_made_at_once_never_undo_each_other(
+    hub: Hub, sharing_learner: str
+) -> None:
+    """Both read version 0; the first to save wins version 1; the other is refused, to be retried afresh."""
+    first = Consent(sharing_learner, 1, sharing=True, nominations={"10000001": clock.today()})
+    second = Consent(sharing_learner, 1, sharing=True, nominations={"10000002": clock.today()})
+    async with PostgresUnitOfWork(hub.pool) as uow:
+        await uow.sharing.save_consent(first)
+        await uow.commit()
+    async with PostgresUnitOfWork(hub.pool) as uow:
+        with pytest.raises(TransientError, match="changed concurrently"):
+            await uow.sharing.save_consent(second)
+    async with PostgresUnitOfWork(hub.pool) as uow:
+        held = (await uow.sharing.consents([sharing_learner]))[sharing_learner]
+
+    assert held == first
