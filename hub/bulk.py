@@ -7,7 +7,6 @@ with the envelope itself (not a list, too many items, an unknown field) refuses 
 """
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +78,3 @@ def judge_items(error: ValidationError, body: bytes, item: TypeAdapter[Any]) -> 
             tag = raw.get("action") if isinstance(raw, dict) else None
             judged.append(InvalidItem(index, validation_errors(e, tag=tag), _echo(raw)))
     return judged
-
-
-def count_valid(items: Sequence[object]) -> int:
-    return sum(1 for i in items if not isinstance(i, InvalidItem))

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.base import Contract
-from contracts.codes import OrganisationKind, ResponseCode
+from contracts.codes import ResponseCode
 from contracts.learner import RejectionError
 from contracts.plr import ChallengeOutcome, ChallengeResolved, ItemOutcome, ItemReason, LearningEventView
 from hub.answers import Notice
@@ -174,9 +174,3 @@ def view(event: LearningEvent) -> LearningEventView:
         date_loaded=event.loaded_at,
         fields=fields,
     )
-
-
-SENDERS_OF = {
-    EventKind.ACHIEVEMENT: OrganisationKind.AWARDING_ORGANISATION,
-    EventKind.PARTICIPATION: OrganisationKind.PROVIDER,
-}
