@@ -7,8 +7,9 @@ to its sender and a dead-letter reason for the adapter; it never half-applies.
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from pydantic import ValidationError
 
@@ -126,17 +127,25 @@ async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMes
     batch rolls back whole and each message is retried in a transaction of its own, so one bad
     message never takes the others down.
     """
+    return await _together(new_uow, messages, _handle)
+
+
+HandleOne = Callable[[UnitOfWork, InboundMessage], Awaitable[Handled]]
+
+
+async def _together(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], handle: HandleOne) -> list[Handled]:
+    """Handle `messages` in one transaction; on any fault, each again in a transaction of its own."""
     try:
         async with new_uow() as uow:
             for consumer in {m.consumer for m in messages}:
                 await uow.inbox.prefetch(consumer, [m.message_id for m in messages if m.consumer == consumer])
-            outcomes = [await _handle(uow, message) for message in messages]
+            outcomes = [await handle(uow, message) for message in messages]
             await uow.commit()
             return outcomes
     except Exception:  # isolate the fault to its own message below
         if len(messages) == 1:
             raise
-    return [await handle_inbound(new_uow, message) for message in messages]
+    return [(await _together(new_uow, [message], handle))[0] for message in messages]
 
 
 async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
@@ -221,20 +230,10 @@ async def handle_events(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMe
     Only the hub publishes events (`user_id` = the hub's user); anything else, or an event that
     does not parse, is dead-lettered with the reason.
     """
-    try:
-        async with new_uow() as uow:
-            for consumer in {m.consumer for m in messages}:
-                await uow.inbox.prefetch(consumer, [m.message_id for m in messages if m.consumer == consumer])
-            outcomes = [await _handle_event(uow, m, hub_user) for m in messages]
-            await uow.commit()
-            return outcomes
-    except Exception:  # isolate the fault to its own message below
-        if len(messages) == 1:
-            raise
-    return [(await handle_events(new_uow, [m], hub_user))[0] for m in messages]
+    return await _together(new_uow, messages, partial(_handle_event, hub_user=hub_user))
 
 
-async def _handle_event(uow: UnitOfWork, message: InboundMessage, hub_user: str) -> Handled:
+async def _handle_event(uow: UnitOfWork, message: InboundMessage, *, hub_user: str) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
     seen = await uow.inbox.get(message.consumer, message.message_id)
     if seen is not None:
