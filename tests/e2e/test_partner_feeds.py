@@ -12,13 +12,13 @@ import subprocess
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractChannel, AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 
 from tests.conftest import new_ukprn
 
@@ -43,10 +43,19 @@ class Party:
     url: str
     connection: AbstractConnection | None = None
     channel: AbstractChannel | None = None
+    # What arrives on its queue, pushed by a consumer: polling with basic.get could hang, its
+    # timeout never firing, once in a few runs.
+    arrivals: "asyncio.Queue[tuple[str, dict[str, Any]]]" = field(default_factory=asyncio.Queue)
 
     async def open(self) -> "Party":
         self.connection = await aio_pika.connect(self.url)
         self.channel = await self.connection.channel(publisher_confirms=True)
+        queue = await self.channel.get_queue(f"lrs.out.{self.org_id}", ensure=False)
+
+        async def arrived(message: AbstractIncomingMessage) -> None:
+            self.arrivals.put_nowait((message.type or "", json.loads(message.body)))
+
+        await queue.consume(arrived, no_ack=True)
         return self
 
     async def close(self) -> None:
@@ -70,12 +79,7 @@ class Party:
 
     async def next(self, timeout_s: float = ANSWER_TIMEOUT_S) -> tuple[str, dict[str, Any]]:
         """The next message on this organisation's queue: its type and body."""
-        assert self.channel is not None
-        queue = await self.channel.get_queue(f"lrs.out.{self.org_id}", ensure=False)
-        async with asyncio.timeout(timeout_s):
-            while (message := await queue.get(no_ack=True, fail=False)) is None:
-                await asyncio.sleep(0.05)
-        return message.type or "", json.loads(message.body)
+        return await asyncio.wait_for(self.arrivals.get(), timeout_s)
 
     async def ask(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send a request and return the body of the answer (the next message on the queue)."""
