@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 from yarl import URL
 
+from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, PostgresOrganisations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
@@ -102,6 +103,7 @@ class Hub:
         self._stack.push_async_callback(_cancel, task)
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
         commands = partial(handle_batch, self.new_uow)
+        quota = DeadLetterQuota(self.pool, s.dead_letters_a_day, s.dead_letter_bytes_a_day)
         for queue, handle, prefetch, max_size, workers in (
             (REGISTRATION_QUEUE, commands, s.prefetch, s.batch_max_size, s.batch_workers),
             (RECORDS_QUEUE, commands, s.records_prefetch, s.records_batch_max_size, s.records_batch_workers),
@@ -111,7 +113,7 @@ class Hub:
             batcher = MicroBatcher(handle, max_size, workers)
             batcher.start()
             self._stack.push_async_callback(batcher.stop)
-            register_consumer(broker, queue, batcher, self.channel, hub_user(s), prefetch)
+            register_consumer(broker, queue, batcher, self.channel, hub_user(s), prefetch, quota)
         await broker.start()
         self._stack.push_async_callback(broker.stop)
         sweep = asyncio.create_task(self._sweep_expired_nominations(s.expiry_sweep_s), name="nomination-expiry")

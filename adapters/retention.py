@@ -37,8 +37,9 @@ async def prune(pool: asyncpg.Pool, outbox_keep_s: float, inbox_keep_s: float) -
     inbox = await _prune(
         pool,
         """
-        DELETE FROM inbox WHERE (consumer, message_id) IN (
-            SELECT consumer, message_id FROM inbox WHERE received_at < now() - make_interval(secs => $1) LIMIT $2)
+        DELETE FROM inbox WHERE (consumer, sender, message_id) IN (
+            SELECT consumer, sender, message_id FROM inbox
+            WHERE received_at < now() - make_interval(secs => $1) LIMIT $2)
         """,
         inbox_keep_s,
     )

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     inbox_retention_s: float = Field(default=7 * 86400, gt=0)
     # Quorum queue delivery limit: a message that keeps failing is dead-lettered after this.
     delivery_limit: int = Field(default=5, ge=1)
+    # What one sender may leave in lrs.dead a day (refused messages past it are still answered).
+    dead_letters_a_day: int = Field(default=1000, ge=0)
+    dead_letter_bytes_a_day: int = Field(default=64 * 1024 * 1024, ge=0)
     relay_batch_size: int = Field(default=200, ge=1)
     # Key of the keyed hash that stands in for learner data in logs.
     log_hash_key: str = "change-me-in-production"

@@ -189,6 +189,8 @@ class MessageRejected(Contract):
         "sender_not_allowed",
         "sender_mismatch",
         "duplicate_message_id",
+        "invalid_header",  # an AMQP header (the batch headers) is not what the contract says
+        "too_large",  # the body is over the hub's limit, refused before it is parsed
     ]
     request_type: str | None = None
     errors: list[RejectionError] = []

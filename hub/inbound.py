@@ -6,11 +6,12 @@ to its sender and a dead-letter reason for the adapter; it never half-applies.
 """
 
 import hashlib
-import json
-from collections.abc import Awaitable, Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+import pydantic_core
 from pydantic import ValidationError
 
 from contracts import EVENTS
@@ -23,7 +24,7 @@ from hub.disclosure import send_draft, send_rejection
 from hub.feeds import offer_event
 from hub.messagebus import HANDLERS
 from hub.model import Organisation
-from hub.ports import BatchRowOutcome, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
+from hub.ports import BatchRowOutcome, InboxKey, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
 from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER, EVENTS_EXCHANGE
 
 
@@ -47,6 +48,49 @@ class BatchRef:
         }
 
 
+# An LRS batch file holds at most 5,000 learners (DOMAIN.md); its name is LRB_<UKPRN>_DDMMYYYYHHMM.
+MAX_BATCH_ROWS = 5000
+_BATCH_ID = re.compile(r"LRB_[0-9]{8}_[0-9]{12}")
+
+
+class HeaderError(ValueError):
+    """Raised by `read_batch` when an AMQP header is present but not what the contract says."""
+
+    def __init__(self, header: str, message: str) -> None:
+        super().__init__(f"{header}: {message}")
+        self.header, self.message = header, message
+
+
+def _row_number(headers: Mapping[str, object], name: str) -> int:
+    value = headers[name]
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_BATCH_ROWS:
+        raise HeaderError(name, f"must be a whole number from 1 to {MAX_BATCH_ROWS}")
+    return value
+
+
+def read_batch(headers: Mapping[str, object]) -> BatchRef | None:
+    """The batch file row named by a message's headers; None when it names none.
+
+    Headers are validated like bodies: any of the three present means all three must be right.
+    """
+    names = (BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER)
+    present = [n for n in names if n in headers]
+    if not present:
+        return None
+    if len(present) < len(names):
+        missing = ", ".join(n for n in names if n not in headers)
+        raise HeaderError(missing, "a batch row carries all three batch headers")
+    batch_id = headers[BATCH_ID_HEADER]
+    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+        raise HeaderError(BATCH_ID_HEADER, "must be a batch file name, LRB_<UKPRN>_DDMMYYYYHHMM")
+    row, rows = _row_number(headers, BATCH_ROW_HEADER), _row_number(headers, BATCH_ROWS_HEADER)
+    if row > rows:
+        raise HeaderError(BATCH_ROW_HEADER, f"row {row} of a file of {rows} rows")
+    return BatchRef(batch_id, row, rows)
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     """A message as delivered; `sender` is the broker-validated AMQP user_id, nothing else."""
@@ -59,6 +103,11 @@ class InboundMessage:
     routing_key: str = ""
     batch: BatchRef | None = None
     replay: bool = False  # an operator replayed it from the dead letters
+    invalid_header: HeaderError | None = None  # what `read_batch` found wrong, answered as a rejection
+
+    @property
+    def inbox_key(self) -> InboxKey:
+        return InboxKey(self.consumer, self.sender or "", self.message_id)
 
 
 @dataclass(frozen=True)
@@ -81,6 +130,29 @@ def _reject(reason: str, message: str, request_type: str | None, loc: str = "") 
     return _Rejected(MessageRejected(reason=reason, request_type=request_type, errors=[error]))
 
 
+# The largest message the hub takes, a verify batch of 5,000 learners (or a bulk of 1,000
+# achievements) with every field at its longest, is about 3 MB; larger bodies are refused
+# before they are parsed.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# A NUL character: valid JSON (as the escape \u0000), but PostgreSQL cannot store it in text.
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _json(body: bytes, kind: str | None) -> object:
+    """Parse a body with limits checked first: size, nesting depth, UTF-8, NUL characters."""
+    if len(body) > MAX_BODY_BYTES:
+        raise _reject("too_large", f"body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted", kind)
+    try:
+        # pydantic-core's parser refuses invalid UTF-8 and nesting past 200 levels, where
+        # Python's json module would raise RecursionError (a fault, not an answer).
+        raw = pydantic_core.from_json(body)
+    except ValueError as e:
+        raise _reject("malformed_json", f"body is not JSON: {e}", kind) from e
+    if _NUL.search(body):
+        raise _reject("invalid_contract", "NUL characters (\\u0000) are not accepted", kind)
+    return raw
+
+
 def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
     kind = message.message_type
     route = HANDLERS.get(kind or "")
@@ -90,10 +162,7 @@ def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
         raise _reject("sender_mismatch", "routing key must be '<your org id>.<message type>'", kind, "routing_key")
     if sender.kind not in route.senders:
         raise _reject("sender_not_allowed", f"an organisation of kind {sender.kind} may not send {kind}", kind)
-    try:
-        raw = json.loads(message.body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise _reject("malformed_json", f"body is not JSON: {e}", kind) from e
+    raw = _json(message.body, kind)
     if not isinstance(raw, dict):
         raise _reject("invalid_contract", "body must be a JSON object", kind)
     try:
@@ -119,13 +188,17 @@ async def handle_inbound(new_uow: UnitOfWorkFactory, message: InboundMessage) ->
         return handled
 
 
-async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage]) -> list[Handled]:
+# What handling one message of several came to: its outcome, or the fault it alone raised.
+Outcome = Handled | Exception
+
+
+async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage]) -> list[Outcome]:
     """Handle several messages in one transaction, one commit: the same outcomes, less overhead.
 
     Each message is still exactly-once (the inbox is checked and written inside the same
     transaction, so even two copies in one batch are told apart). If anything faults, the
     batch rolls back whole and each message is retried in a transaction of its own, so one bad
-    message never takes the others down.
+    message never takes the others down: only its own outcome is the fault.
     """
     return await _together(new_uow, messages, _handle)
 
@@ -133,28 +206,39 @@ async def handle_batch(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMes
 HandleOne = Callable[[UnitOfWork, InboundMessage], Awaitable[Handled]]
 
 
-async def _together(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], handle: HandleOne) -> list[Handled]:
+async def _together(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], handle: HandleOne) -> list[Outcome]:
     """Handle `messages` in one transaction; on any fault, each again in a transaction of its own."""
     try:
-        async with new_uow() as uow:
-            for consumer in {m.consumer for m in messages}:
-                await uow.inbox.prefetch(consumer, [m.message_id for m in messages if m.consumer == consumer])
-            outcomes = [await handle(uow, message) for message in messages]
-            await uow.commit()
-            return outcomes
-    except Exception:  # isolate the fault to its own message below
+        return list(await _in_one_transaction(new_uow, messages, handle))
+    except Exception as e:  # noqa: BLE001 - isolate the fault to its own message below
         if len(messages) == 1:
-            raise
-    return [(await _together(new_uow, [message], handle))[0] for message in messages]
+            return [e]
+    outcomes: list[Outcome] = []
+    for message in messages:
+        try:
+            outcomes.extend(await _in_one_transaction(new_uow, [message], handle))
+        except Exception as e:  # noqa: BLE001 - this message's fault is its outcome alone
+            outcomes.append(e)
+    return outcomes
+
+
+async def _in_one_transaction(
+    new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], handle: HandleOne
+) -> list[Handled]:
+    async with new_uow() as uow:
+        await uow.inbox.prefetch([m.inbox_key for m in messages])
+        outcomes = [await handle(uow, message) for message in messages]
+        await uow.commit()
+        return outcomes
 
 
 async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
     now = clock.now()
-    seen = await uow.inbox.get(message.consumer, message.message_id)
+    seen = await uow.inbox.get(message.inbox_key)
     if seen is not None and message.replay and seen.dead_letter_reason:
         # A dead letter replayed after the cause was fixed is handled afresh.
-        await uow.inbox.forget(message.consumer, message.message_id)
+        await uow.inbox.forget(message.inbox_key)
         seen = None
     if seen is not None and seen.body_sha256 == body_sha256:
         # A redelivery of what we already handled: its answer is already queued.
@@ -163,12 +247,15 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     if sender is None:
         reason = f"unknown sender {message.sender!r}"
         if seen is None and message.message_id:
-            await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+            await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
         return Handled(reason)
     headers = message.batch.headers() if message.batch else {}
     try:
         if not message.message_id:
             raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
+        if message.invalid_header is not None:
+            bad = message.invalid_header
+            raise _reject("invalid_header", bad.message, message.message_type, bad.header)
         if seen is not None:
             raise _reject("duplicate_message_id", "message_id was already used for a different message", None)
         if message.batch and not message.batch.belongs_to(sender.org_id):
@@ -182,7 +269,7 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
             f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
         )
         if seen is None and message.message_id:
-            await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+            await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
         await _record_batch_row(uow, message, sender, None, reason)
         return Handled(reason)
     draft = await HANDLERS[kind].handler(uow, sender, request, now.date())
@@ -190,7 +277,7 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     await _publish_events(uow, draft)
     if isinstance(draft, AnswerDraft):
         await _record_batch_row(uow, message, sender, draft, "")
-    await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, None))
+    await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, None))
     if isinstance(draft, AnswerDraft):
         return Handled(answer_code=draft.code.value, uln=draft.uln)
     return Handled()
@@ -224,7 +311,7 @@ async def _record_batch_row(
     )
 
 
-async def handle_events(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], hub_user: str) -> list[Handled]:
+async def handle_events(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], hub_user: str) -> list[Outcome]:
     """Handle the hub's own events (offered to partners' feeds), exactly once, several per transaction.
 
     Only the hub publishes events (`user_id` = the hub's user); anything else, or an event that
@@ -235,12 +322,14 @@ async def handle_events(new_uow: UnitOfWorkFactory, messages: Sequence[InboundMe
 
 async def _handle_event(uow: UnitOfWork, message: InboundMessage, *, hub_user: str) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
-    seen = await uow.inbox.get(message.consumer, message.message_id)
+    seen = await uow.inbox.get(message.inbox_key)
     if seen is not None:
         return Handled(seen.dead_letter_reason, duplicate=True)
     contract = EVENTS.get(message.message_type or "")
     reason = None
-    if message.sender != hub_user:
+    if message.replay:
+        reason = "events are never accepted from a replay"
+    elif message.sender != hub_user:
         reason = f"events come only from the hub, not {message.sender!r}"
     elif contract is None:
         reason = f"no event is named {message.message_type!r}"
@@ -252,5 +341,5 @@ async def _handle_event(uow: UnitOfWork, message: InboundMessage, *, hub_user: s
         else:
             await offer_event(uow, event, clock.now(), message.message_id)
     if message.message_id:
-        await uow.inbox.record(message.consumer, message.message_id, InboxRecord(body_sha256, reason))
+        await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
     return Handled(reason)

@@ -24,6 +24,19 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True)
+class InboxKey:
+    """Which message an inbox record is about: message ids are the sender's own namespace.
+
+    Two organisations may pick the same `message_id` (by chance, or one copying the other's to
+    swallow its request); each sender's ids are deduplicated apart from everyone else's.
+    """
+
+    consumer: str
+    sender: str
+    message_id: str
+
+
+@dataclass(frozen=True)
 class InboxRecord:
     """What the inbox remembers of a message already handled by a consumer."""
 
@@ -222,13 +235,13 @@ class OrganisationRepository(Protocol):
 
 
 class Inbox(Protocol):
-    async def prefetch(self, consumer: str, message_ids: Sequence[str]) -> None:
+    async def prefetch(self, keys: Sequence[InboxKey]) -> None:
         """Look several messages up at once, so that `get` for each needs no round trip."""
         ...
 
-    async def get(self, consumer: str, message_id: str) -> InboxRecord | None: ...
-    async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None: ...
-    async def forget(self, consumer: str, message_id: str) -> None: ...
+    async def get(self, key: InboxKey) -> InboxRecord | None: ...
+    async def record(self, key: InboxKey, record: InboxRecord) -> None: ...
+    async def forget(self, key: InboxKey) -> None: ...
 
 
 class Outbox(Protocol):

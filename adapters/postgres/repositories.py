@@ -18,7 +18,7 @@ from hub.blocking import learner_block_keys
 from hub.errors import TransientError
 from hub.frequencies import NO_FREQUENCIES, NameFrequencies
 from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
-from hub.ports import BatchRowOutcome, InboxRecord
+from hub.ports import BatchRowOutcome, InboxKey, InboxRecord
 
 log = structlog.get_logger("lrs.register")
 _CANDIDATE_CAP = 200
@@ -263,48 +263,59 @@ class PostgresInbox:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
         # Records of this transaction, inserted together at commit (`flush`).
-        self._new: dict[tuple[str, str], InboxRecord] = {}
+        self._new: dict[InboxKey, InboxRecord] = {}
         # What `prefetch` found (None: looked up, not there).
-        self._known: dict[tuple[str, str], InboxRecord | None] = {}
+        self._known: dict[InboxKey, InboxRecord | None] = {}
 
-    async def prefetch(self, consumer: str, message_ids: Sequence[str]) -> None:
+    async def prefetch(self, keys: Sequence[InboxKey]) -> None:
         rows = await self._conn.fetch(
-            "SELECT message_id, body_sha256, dead_letter_reason FROM inbox"
-            " WHERE consumer = $1 AND message_id = ANY($2)",
-            consumer,
-            list(message_ids),
+            "SELECT i.consumer, i.sender, i.message_id, i.body_sha256, i.dead_letter_reason"
+            " FROM unnest($1::text[], $2::text[], $3::text[]) AS k (consumer, sender, message_id)"
+            " JOIN inbox i USING (consumer, sender, message_id)",
+            [k.consumer for k in keys],
+            [k.sender for k in keys],
+            [k.message_id for k in keys],
         )
-        self._known.update(dict.fromkeys(((consumer, m) for m in message_ids), None))
-        self._known.update({(consumer, r[0]): InboxRecord(r[1], r[2]) for r in rows})
+        self._known.update(dict.fromkeys(keys, None))
+        self._known.update({InboxKey(r[0], r[1], r[2]): InboxRecord(r[3], r[4]) for r in rows})
 
-    async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
-        key = (consumer, message_id)
+    async def get(self, key: InboxKey) -> InboxRecord | None:
         if key in self._new:
             return self._new[key]
         if key in self._known:
             return self._known[key]
         row = await self._conn.fetchrow(
-            "SELECT body_sha256, dead_letter_reason FROM inbox WHERE consumer = $1 AND message_id = $2",
-            consumer,
-            message_id,
+            "SELECT body_sha256, dead_letter_reason FROM inbox WHERE consumer = $1 AND sender = $2 AND message_id = $3",
+            key.consumer,
+            key.sender,
+            key.message_id,
         )
         return InboxRecord(row[0], row[1]) if row else None
 
-    async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None:
-        self._new[(consumer, message_id)] = record
+    async def record(self, key: InboxKey, record: InboxRecord) -> None:
+        self._new[key] = record
 
-    async def forget(self, consumer: str, message_id: str) -> None:
-        self._new.pop((consumer, message_id), None)
-        self._known.pop((consumer, message_id), None)
-        await self._conn.execute("DELETE FROM inbox WHERE consumer = $1 AND message_id = $2", consumer, message_id)
+    async def forget(self, key: InboxKey) -> None:
+        self._new.pop(key, None)
+        self._known.pop(key, None)
+        await self._conn.execute(
+            "DELETE FROM inbox WHERE consumer = $1 AND sender = $2 AND message_id = $3",
+            key.consumer,
+            key.sender,
+            key.message_id,
+        )
 
     async def flush(self) -> None:
         if not self._new:
             return
         try:
             await self._conn.executemany(
-                "INSERT INTO inbox (consumer, message_id, body_sha256, dead_letter_reason) VALUES ($1, $2, $3, $4)",
-                [(c, m, r.body_sha256, r.dead_letter_reason) for (c, m), r in self._new.items()],
+                "INSERT INTO inbox (consumer, sender, message_id, body_sha256, dead_letter_reason)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                [
+                    (k.consumer, k.sender, k.message_id, r.body_sha256, r.dead_letter_reason)
+                    for k, r in self._new.items()
+                ],
             )
         except asyncpg.UniqueViolationError as e:
             # A concurrent delivery of the same message won; this transaction rolls back and,

@@ -9,9 +9,9 @@ across many messages. Several workers keep the database busy while one commits.
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from hub.inbound import Handled, InboundMessage
+from hub.inbound import Handled, InboundMessage, Outcome
 
-HandleBatch = Callable[[Sequence[InboundMessage]], Awaitable[list[Handled]]]
+HandleBatch = Callable[[Sequence[InboundMessage]], Awaitable[list[Outcome]]]
 _Item = tuple[InboundMessage, "asyncio.Future[Handled]"]
 
 
@@ -50,5 +50,9 @@ class MicroBatcher:
                         future.set_exception(e)
                 continue
             for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)  # this delivery alone is retried
+                else:
                     future.set_result(outcome)

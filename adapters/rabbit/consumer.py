@@ -18,20 +18,13 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.message import RabbitMessage
 
 from adapters.log import pseudonym
+from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.rabbit import dead_letters
 from adapters.rabbit.batcher import MicroBatcher
-from hub.inbound import BatchRef, InboundMessage
-from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
+from hub.inbound import HeaderError, InboundMessage, read_batch
 
 log = structlog.get_logger("lrs.inbound")
 _RETRY_PAUSE_S = 0.5
-
-
-def _batch(headers: dict[str, Any]) -> BatchRef | None:
-    try:
-        return BatchRef(str(headers[BATCH_ID_HEADER]), int(headers[BATCH_ROW_HEADER]), int(headers[BATCH_ROWS_HEADER]))
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
@@ -47,9 +40,15 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
     headers = dict(raw.headers or {})
     sender, routing_key, replay = raw.user_id, raw.routing_key or "", False
     if raw.user_id == hub_user and dead_letters.SENDER in headers:
+        # Only the hub's user can publish with this user_id (a replay, adapters/rabbit/dead_letters.py).
         sender = str(headers[dead_letters.SENDER]) or None
         routing_key = str(headers.get(dead_letters.ROUTING_KEY, ""))
         replay = True
+    batch, invalid_header = None, None
+    try:
+        batch = read_batch(headers)
+    except HeaderError as e:
+        invalid_header = e
     return InboundMessage(
         consumer=consumer,
         message_id=raw.message_id or "",
@@ -57,8 +56,9 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
         sender=sender,
         body=raw.body,
         routing_key=routing_key,
-        batch=_batch(headers),
+        batch=batch,
         replay=replay,
+        invalid_header=invalid_header,
     )
 
 
@@ -69,6 +69,7 @@ def register_consumer(
     channel: AbstractChannel,
     hub_user: str,
     prefetch: int,
+    quota: DeadLetterQuota,
 ) -> None:
     """Subscribe a command queue (declared by adapters/rabbit/topology.py)."""
 
@@ -87,8 +88,9 @@ def register_consumer(
         bound = log.bind(message_id=inbound.message_id, type=inbound.message_type, sender=inbound.sender)
         try:
             handled = await batcher.submit(inbound)
-            if handled.dead_letter_reason:
-                await dead_letters.dead_letter(channel, raw, queue, handled.dead_letter_reason)
+            if handled.dead_letter_reason and await quota.admit(inbound.sender or "", dead_letters.kept_size(raw)):
+                reason = handled.dead_letter_reason
+                await dead_letters.dead_letter(channel, raw, queue, reason, sender=inbound.sender, hub_user=hub_user)
         except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
             bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
             await asyncio.sleep(_RETRY_PAUSE_S)

@@ -3,6 +3,14 @@
 The broker's dead-lettering (after the delivery limit) cannot add a reason, so for bad input
 the hub publishes the original itself to `lrs.dlx`, with its properties and these headers,
 and only then acknowledges it.
+
+Who sent a dead letter is never read from anything its sender could write. Only the broker
+(dead-lettering after the delivery limit) and the hub's own user may publish into `lrs.dlx`:
+- a copy the hub made carries `user_id` = the hub's user, and the hub wrote every `x-lrs-*`
+  header on it itself (whatever such headers the original carried are dropped first);
+- anything else was dead-lettered by the broker, which keeps the original's properties: its
+  `user_id` is the one the broker validated at first delivery, and its `x-lrs-*` headers are
+  the sender's own words, ignored.
 """
 
 from dataclasses import dataclass
@@ -12,42 +20,77 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from adapters.rabbit.topology import DEAD_LETTER_QUEUE, REGISTRATION_QUEUE
+from adapters.rabbit.topology import DEAD_LETTER_QUEUE, command_queue_for
+from contracts import REQUESTS
 from hub.routing import DEAD_LETTER_EXCHANGE
 
 REASON = "x-lrs-dead-letter-reason"
 CONSUMER = "x-lrs-consumer"
-SENDER = "x-lrs-sender"  # the original user_id: a replay cannot publish as that user
+SENDER = "x-lrs-sender"  # the broker-validated sender, as the hub saw it at first delivery
 ROUTING_KEY = "x-lrs-routing-key"
 QUEUE = "x-lrs-queue"
 AT = "x-lrs-dead-lettered-at"
+BODY_SIZE = "x-lrs-body-size"  # set when the body was too large to keep
+REPLAYED_BY = "x-lrs-replayed-by"
+# Only the hub may write these: whatever values a sender gave them are dropped.
+_HUB_HEADERS = frozenset({REASON, CONSUMER, SENDER, ROUTING_KEY, QUEUE, AT, BODY_SIZE, REPLAYED_BY, "x-death"})
+
+# What is kept of a dead letter's body: a rejected 10 MB body is not kept whole (its reason,
+# size and properties are); nothing the hub accepts is anywhere near this.
+MAX_KEPT_BODY = 256 * 1024
 
 
-async def dead_letter(channel: AbstractChannel, message: AbstractIncomingMessage, consumer: str, reason: str) -> None:
-    """Publish a copy of `message` to the dead-letter exchange with the reason; wait for the confirm."""
-    headers: dict[str, Any] = dict(message.headers or {})
+async def dead_letter(
+    channel: AbstractChannel,
+    message: AbstractIncomingMessage,
+    consumer: str,
+    reason: str,
+    *,
+    sender: str | None,
+    hub_user: str,
+) -> None:
+    """Publish a copy of `message` to the dead-letter exchange with the reason; wait for the confirm.
+
+    `sender` is the one the hub trusted for this delivery (the broker-validated `user_id`, or
+    for a replay the sender the hub recorded), never a header of the message.
+    """
+    headers = _without_hub_headers(message)
+    body = message.body
+    if len(body) > MAX_KEPT_BODY:
+        headers[BODY_SIZE] = len(body)
+        body = b""
     headers.update(
         {
             REASON: reason[:1000],
             CONSUMER: consumer,
-            SENDER: message.user_id or "",
-            ROUTING_KEY: message.routing_key or "",
-            QUEUE: consumer,  # the command queue it came from, where a replay returns it
+            SENDER: sender or "",
+            ROUTING_KEY: (message.routing_key or "")[:255],
+            QUEUE: consumer,
             AT: datetime.now(UTC).isoformat(),
         }
     )
     copy = aio_pika.Message(
-        body=message.body,
+        body=body,
         headers=headers,
         content_type=message.content_type,
         message_id=message.message_id,
         correlation_id=message.correlation_id,
         type=message.type,
         timestamp=message.timestamp,
+        user_id=hub_user,  # marks the copy as the hub's: only the hub's user can set this
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
     exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
     await exchange.publish(copy, routing_key=message.routing_key or "", mandatory=True)
+
+
+def kept_size(message: AbstractIncomingMessage) -> int:
+    """How many bytes of `message`'s body a dead letter keeps."""
+    return len(message.body) if len(message.body) <= MAX_KEPT_BODY else 0
+
+
+def _without_hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    return {k: v for k, v in (message.headers or {}).items() if k not in _HUB_HEADERS}
 
 
 @dataclass(frozen=True)
@@ -62,22 +105,32 @@ class DeadLetter:
     size: int
 
 
-def describe(message: AbstractIncomingMessage) -> DeadLetter:
+def trusted_sender(message: AbstractIncomingMessage, hub_user: str) -> str | None:
+    """Who sent a dead letter, from what the broker validated (see the module docstring)."""
+    if message.user_id == hub_user:
+        return str((message.headers or {}).get(SENDER) or "") or None
+    return message.user_id or None
+
+
+def describe(message: AbstractIncomingMessage, hub_user: str) -> DeadLetter:
     headers = message.headers or {}
-    reason = str(headers.get(REASON) or _broker_reason(headers))
-    sender = str(headers.get(SENDER) or message.user_id or "")
-    return DeadLetter(message.message_id, message.type, sender, reason, str(headers.get(AT, "")), len(message.body))
+    ours = message.user_id == hub_user
+    reason = str(headers.get(REASON)) if ours and REASON in headers else _broker_reason(headers)
+    at = str(headers.get(AT, "")) if ours else ""
+    size = int(headers.get(BODY_SIZE) or len(message.body)) if ours else len(message.body)
+    sender = trusted_sender(message, hub_user) or ""
+    return DeadLetter(message.message_id, message.type, sender, reason, at, size)
 
 
 def _broker_reason(headers: dict[str, Any]) -> str:
     deaths = headers.get("x-death") or []
-    if deaths and isinstance(deaths, list):
+    if deaths and isinstance(deaths, list) and isinstance(deaths[0], dict):
         first = deaths[0]
         return f"broker: {first.get('reason')} from {first.get('queue')} (delivery limit reached)"
     return "unknown"
 
 
-async def list_dead_letters(channel: AbstractChannel, limit: int = 100) -> list[DeadLetter]:
+async def list_dead_letters(channel: AbstractChannel, hub_user: str, limit: int = 100) -> list[DeadLetter]:
     """Peek at dead letters without removing them (they are requeued after reading)."""
     queue = await channel.get_queue(DEAD_LETTER_QUEUE, ensure=False)
     seen: list[AbstractIncomingMessage] = []
@@ -87,17 +140,43 @@ async def list_dead_letters(channel: AbstractChannel, limit: int = 100) -> list[
             if message is None:
                 break
             seen.append(message)
-        return [describe(m) for m in seen]
+        return [describe(m, hub_user) for m in seen]
     finally:
         for m in seen:
             await m.nack(requeue=True)
 
 
-async def replay(channel: AbstractChannel, message_id: str, hub_user: str) -> bool:
-    """Move one dead letter back onto its command queue, keeping its original sender.
+@dataclass(frozen=True)
+class Replay:
+    """What replaying one dead letter did: `refused` says why it was not replayed."""
 
-    Published through the default exchange straight to the queue, which no organisation may
-    write to, so the hub trusts `x-lrs-sender` only on messages its own user published.
+    message_id: str
+    found: bool
+    sender: str | None = None
+    message_type: str | None = None
+    queue: str | None = None
+    refused: str | None = None
+
+
+def _refusal(message: AbstractIncomingMessage, sender: str | None, hub_user: str) -> str | None:
+    if sender is None:
+        return "its sender is not known (no user_id was validated)"
+    if sender == hub_user:
+        return "it was published by the hub itself: events and the hub's own messages are never replayed"
+    if message.type not in REQUESTS:
+        return f"{message.type!r} is not a request an organisation may send"
+    if BODY_SIZE in (message.headers or {}) and message.user_id == hub_user:
+        return "its body was too large to be kept"
+    return None
+
+
+async def replay(channel: AbstractChannel, message_id: str, hub_user: str, operator: str) -> Replay:
+    """Move one dead letter back onto the command queue of its type, as its original sender.
+
+    The sender is `trusted_sender` (never a header its sender wrote) and the queue is the one
+    the route table gives the message type (never a header either). The copy is published
+    through the default exchange straight to the queue, which no organisation may write to,
+    with the hub's `user_id`, so the consumer trusts its `x-lrs-sender`.
     """
     queue = await channel.get_queue(DEAD_LETTER_QUEUE, ensure=False)
     held: list[AbstractIncomingMessage] = []
@@ -105,15 +184,23 @@ async def replay(channel: AbstractChannel, message_id: str, hub_user: str) -> bo
         while True:
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
-                return False
+                return Replay(message_id, found=False)
             if message.message_id != message_id:
                 held.append(message)
                 continue
-            headers = dict(message.headers or {})
-            target = str(headers.get(QUEUE) or REGISTRATION_QUEUE)
-            headers.pop("x-death", None)
-            if not headers.get(SENDER) and message.user_id:
-                headers[SENDER] = message.user_id
+            held.append(message)  # put back unless replayed
+            sender = trusted_sender(message, hub_user)
+            target = command_queue_for(message.type or "")
+            refused = _refusal(message, sender, hub_user) or (None if target else "no queue takes its type")
+            outcome = Replay(message_id, True, sender, message.type, target, refused)
+            if refused or target is None or sender is None:
+                return outcome
+            original_key = (
+                str((message.headers or {}).get(ROUTING_KEY) or "")
+                if message.user_id == hub_user
+                else message.routing_key or ""
+            )
+            headers = _without_hub_headers(message) | {SENDER: sender, ROUTING_KEY: original_key, REPLAYED_BY: operator}
             await channel.default_exchange.publish(
                 aio_pika.Message(
                     body=message.body,
@@ -127,8 +214,9 @@ async def replay(channel: AbstractChannel, message_id: str, hub_user: str) -> bo
                 routing_key=target,
                 mandatory=True,
             )
+            held.remove(message)
             await message.ack()
-            return True
+            return outcome
     finally:
         for m in held:
             await m.nack(requeue=True)

@@ -35,6 +35,19 @@ FEED_EVENTS = ("achievements.#", "participation.#", "learner.updated.#", "learne
 DEAD_LETTER_QUEUE = "lrs.dead"
 
 
+def command_queue_for(message_type: str) -> str | None:
+    """The command queue whose bindings take `<org>.<message_type>`, or None (an event, or unknown).
+
+    A replay is sent where the type belongs, never where a header of the message says.
+    """
+    for queue, bindings in COMMAND_QUEUES.items():
+        for binding in bindings:
+            prefix = binding.removeprefix("*.").removesuffix("#")  # "*.learner.#" -> "learner."
+            if message_type.startswith(prefix):
+                return queue
+    return None
+
+
 def outbound_queue_name(org_id: str) -> str:
     """The queue an organisation reads its answers from."""
     return f"lrs.out.{org_id}"

@@ -22,17 +22,20 @@ async def test_prune_keeps_unsent_and_recent_rows(hub: Hub) -> None:
             )
         await conn.execute(
             """
-            INSERT INTO inbox (consumer, message_id, body_sha256, received_at) VALUES
-                ('lrs.registration', 'old', repeat('0', 64), now() - interval '8 days'),
-                ('lrs.registration', 'new', repeat('0', 64), now() - interval '1 day')
+            INSERT INTO inbox (consumer, sender, message_id, body_sha256, received_at) VALUES
+                ('lrs.registration', '10030488', 'old', repeat('0', 64), now() - interval '8 days'),
+                ('lrs.registration', '10030488', 'new', repeat('0', 64), now() - interval '1 day')
             """
         )
         removed = await prune(hub.pool, outbox_keep_s=3600, inbox_keep_s=7 * 86400)
+        again = await prune(hub.pool, outbox_keep_s=3600, inbox_keep_s=7 * 86400)
         outbox = {
             r[0] for r in await conn.fetch("SELECT id FROM outbox WHERE id = ANY($1::uuid[])", list(ids.values()))
         }
         inbox = {r[0] for r in await conn.fetch("SELECT message_id FROM inbox WHERE message_id IN ('old', 'new')")}
 
-    assert removed == (1, 1)
+    # The running hub prunes too (at start, then every minute) and may have taken a row first, so
+    # what counts is what is left, and that nothing more is left to prune.
+    assert (removed[0] <= 1, removed[1] <= 1, again) == (True, True, (0, 0))
     assert outbox == {ids["old_unsent"], ids["new_sent"]}
     assert inbox == {"new"}

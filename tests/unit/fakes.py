@@ -24,6 +24,7 @@ from hub.ports import (
     BatchRowOutcome,
     DeliveryRecord,
     Inbox,
+    InboxKey,
     InboxRecord,
     LearnerRepository,
     LearningEvents,
@@ -48,7 +49,7 @@ class FakeState:
     registered_by: dict[str, str] = field(default_factory=dict)
     provider_links: set[tuple[str, str]] = field(default_factory=set)  # (uln, org_id)
     organisations: dict[str, Organisation] = field(default_factory=dict)
-    inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=dict)  # (consumer, message_id)
+    inbox: dict[InboxKey, InboxRecord] = field(default_factory=dict)
     overrides: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)  # uln -> (org, reason, candidates)
     outbox: list[OutboundMessage] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -289,22 +290,22 @@ class FakeInbox:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
 
-    async def prefetch(self, consumer: str, message_ids: Sequence[str]) -> None:
+    async def prefetch(self, keys: Sequence[InboxKey]) -> None:
         pass  # in memory, every get is already free
 
-    async def get(self, consumer: str, message_id: str) -> InboxRecord | None:
+    async def get(self, key: InboxKey) -> InboxRecord | None:
         self._uow.maybe_fail("inbox.get")
-        return self._uow.staged.inbox.get((consumer, message_id))
+        return self._uow.staged.inbox.get(key)
 
-    async def record(self, consumer: str, message_id: str, record: InboxRecord) -> None:
+    async def record(self, key: InboxKey, record: InboxRecord) -> None:
         self._uow.maybe_fail("inbox.record")
-        if (consumer, message_id) in self._uow.staged.inbox:
-            raise AssertionError(f"inbox already holds ({consumer!r}, {message_id!r}) (primary key violation)")
-        self._uow.staged.inbox[(consumer, message_id)] = record
+        if key in self._uow.staged.inbox:
+            raise AssertionError(f"inbox already holds {key!r} (primary key violation)")
+        self._uow.staged.inbox[key] = record
 
-    async def forget(self, consumer: str, message_id: str) -> None:
+    async def forget(self, key: InboxKey) -> None:
         self._uow.maybe_fail("inbox.forget")
-        self._uow.staged.inbox.pop((consumer, message_id), None)
+        self._uow.staged.inbox.pop(key, None)
 
 
 class FakeOutbox:

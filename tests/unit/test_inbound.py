@@ -17,12 +17,12 @@ from contracts.learner import (
     RejectionError,
 )
 from hub.errors import TransientError
-from hub.inbound import BatchRef, Handled, handle_inbound
+from hub.inbound import BatchRef, Handled, handle_batch, handle_inbound
 from hub.model import Organisation, OrganisationStatus
 from hub.ports import BatchRowOutcome, InboxRecord, OutboundMessage
 from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
 
-from .builders import CONSUMER, awarding_organisation, inbound, provider, register_body
+from .builders import awarding_organisation, inbound, learner, provider, register_body
 from .fakes import FakeUnitOfWorkFactory
 
 REGISTER = RegisterLearner.message_type
@@ -98,7 +98,7 @@ async def test_registration_answers_the_sender_and_raises_the_event(
         ),
         OutboundMessage(EVENTS_EXCHANGE, event.message_type, event.message_type, event.model_dump(mode="json")),
     ]
-    assert hub_db.state.inbox == {(CONSUMER, message.message_id): InboxRecord(sha(message.body), None)}
+    assert hub_db.state.inbox == {message.inbox_key: InboxRecord(sha(message.body), None)}
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -188,9 +188,7 @@ async def test_unknown_sender_gets_no_answer(hub_db: FakeUnitOfWorkFactory) -> N
     handled = await handle_inbound(hub_db, message)
     assert handled == Handled("unknown sender '99999999'")
     assert (hub_db.state.outbox, hub_db.state.audit, hub_db.state.learners) == ([], [], {})
-    assert hub_db.state.inbox == {
-        (CONSUMER, message.message_id): InboxRecord(sha(message.body), "unknown sender '99999999'")
-    }
+    assert hub_db.state.inbox == {message.inbox_key: InboxRecord(sha(message.body), "unknown sender '99999999'")}
 
 
 async def test_message_without_user_id_gets_no_answer(hub_db: FakeUnitOfWorkFactory) -> None:
@@ -287,7 +285,21 @@ async def test_reused_message_id_with_another_body_is_rejected(
     )
     assert handled.dead_letter_reason == "duplicate_message_id: message_id was already used for a different message"
     assert len(hub_db.state.learners) == 1
-    assert hub_db.state.inbox == {(CONSUMER, first.message_id): InboxRecord(sha(first.body), None)}
+    assert hub_db.state.inbox == {first.inbox_key: InboxRecord(sha(first.body), None)}
+
+
+async def test_another_senders_message_id_is_no_duplicate_of_mine(hub_db: FakeUnitOfWorkFactory) -> None:
+    """Message ids are per sender: another organisation sending first with my message_id (even my
+    exact bytes) neither blocks nor swallows my request."""
+    victim, attacker = provider(), provider()
+    hub_db.add_organisation(victim)
+    hub_db.add_organisation(attacker)
+    mine = inbound(victim.org_id, register_body(victim.org_id))
+    await handle_inbound(hub_db, inbound(attacker.org_id, register_body(attacker.org_id), message_id=mine.message_id))
+    await handle_inbound(hub_db, inbound(attacker.org_id, mine.body, message_id=mine.message_id))  # exact bytes
+    handled = await handle_inbound(hub_db, mine)
+    assert (handled.dead_letter_reason, handled.duplicate, handled.answer_code) == (None, False, "WSRC0004")
+    assert outbound(hub_db)[-1].routing_key == victim.org_id
 
 
 async def test_replay_after_the_sender_was_registered_is_handled_afresh(hub_db: FakeUnitOfWorkFactory) -> None:
@@ -300,7 +312,7 @@ async def test_replay_after_the_sender_was_registered_is_handled_afresh(hub_db: 
     replay = inbound(college.org_id, register_body(college.org_id), message_id=message.message_id, replay=True)
     handled = await handle_inbound(hub_db, replay)
     assert (handled.answer_code, handled.duplicate, list(hub_db.state.learners)) == ("WSRC0005", False, [handled.uln])
-    assert hub_db.state.inbox == {(CONSUMER, message.message_id): InboxRecord(sha(message.body), None)}
+    assert hub_db.state.inbox == {message.inbox_key: InboxRecord(sha(message.body), None)}
 
 
 async def test_replay_of_a_handled_message_is_still_a_duplicate(
@@ -398,3 +410,34 @@ async def test_row_of_another_orgs_batch_writes_nothing_into_that_batch(
     batch = BatchRef("LRB_10000001_291120261030", row_number=1, total_rows=1)
     await handle_inbound(hub_db, inbound(college.org_id, register_body(college.org_id), batch=batch))
     assert hub_db.state.batch_rows == []
+
+
+_SOMEONE_ELSE = {
+    "given_name": "Zara",
+    "family_name": "Mwangi",
+    "date_of_birth": "2010-01-01",
+    "last_known_postcode": "LS1 4AP",
+}
+
+
+async def test_a_faulting_message_costs_the_others_handled_with_it_nothing(hub_db: FakeUnitOfWorkFactory) -> None:
+    """Of several messages handled together, only the one that faults comes back as its fault;
+    the others (another sender's among them) are handled and answered."""
+    college, other = provider(), provider()
+    for org in (college, other):
+        hub_db.add_organisation(org)
+    known = hub_db.add_learner(learner(), college.org_id, other.org_id)
+    find = {"uln": known.uln, "given_name": "Amelia", "family_name": "Okafor"}
+    hub_db.faults["learners.add"] = RuntimeError("database went away")  # only a new registration adds
+    messages = [
+        inbound(other.org_id, {"ukprn": other.org_id} | find, "learner.find_by_uln.v1"),
+        inbound(college.org_id, register_body(college.org_id, **_SOMEONE_ELSE)),
+        inbound(other.org_id, {"ukprn": other.org_id} | find, "learner.find_by_uln.v1"),
+    ]
+    outcomes = await handle_batch(hub_db, messages)
+    assert [o.answer_code if isinstance(o, Handled) else repr(o) for o in outcomes] == [
+        "WSRC0004",
+        "RuntimeError('database went away')",
+        "WSRC0004",
+    ]
+    assert [m.routing_key for m in outbound(hub_db)] == [other.org_id, other.org_id]
