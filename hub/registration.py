@@ -46,16 +46,21 @@ async def _find(uow: UnitOfWork, details: LearnerDetails | FindLearnerByDemograp
     return match_learner(query, candidates, await uow.learners.name_frequencies())
 
 
+def _names(learner: Learner) -> tuple[str, str]:
+    return name_key(learner.details.given_name), name_key(learner.details.family_name)
+
+
 async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, today: date) -> AnswerDraft:
     """Verify a ULN against the family and given name it was issued with."""
     kind = request.message_type
     if not check_uln(request.uln).valid:
         return AnswerDraft(kind, ResponseCode.INVALID_ULN)
+    issued = await uow.learners.get(request.uln)
     learner, linked = await _resolve(uow, request.uln)
-    names_agree = learner is not None and (
-        name_key(learner.details.given_name),
-        name_key(learner.details.family_name),
-    ) == (name_key(request.given_name), name_key(request.family_name))
+    # A linked ULN verifies against the names it was issued with as well as the master's: the
+    # provider holding that ULN knows the learner by those.
+    asked = (name_key(request.given_name), name_key(request.family_name))
+    names_agree = any(_names(x) == asked for x in (issued, learner) if x is not None)
     if learner is None or not names_agree:
         return AnswerDraft(kind, ResponseCode.NO_MATCH)
     await uow.learners.link_provider(learner.uln, sender.org_id)

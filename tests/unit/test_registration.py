@@ -188,6 +188,21 @@ async def test_find_by_linked_uln_substitutes_the_master(hub_db: FakeUnitOfWorkF
     )
 
 
+async def test_find_by_linked_uln_with_the_names_it_was_issued_with_substitutes_the_master(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation
+) -> None:
+    """A merged-away ULN verified against its own (older) names is WSRC0022 with the master, and links the provider."""
+    master = hub_db.add_learner(learner(family_name="Okafor-Reyes"))
+    duplicate = learner(given_name="Amy")
+    hub_db.add_learner(Learner(duplicate.uln, duplicate.details, status=LearnerStatus.LINKED, master_uln=master.uln))
+    draft = await run(hub_db, registration.find_by_uln, college, find_by_uln(college, duplicate.uln, "Amy", "Okafor"))
+    with_links = Learner(master.uln, master.details, linked_ulns=[duplicate.uln])
+    assert draft == AnswerDraft(
+        FindLearnerByUln.message_type, ResponseCode.LINKED_LEARNER, uln=master.uln, learner=with_links
+    )
+    assert hub_db.state.provider_links == {(master.uln, college.org_id)}
+
+
 # --- update -----------------------------------------------------------------------------
 
 
