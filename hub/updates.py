@@ -10,6 +10,9 @@ The rules (README, "learner.update.v1"):
 - An update may not make the learner agree on all five mandatory fields with another learner
   (WSRC0021, as registration refuses to create that duplicate).
 - Every update, applied or refused for either reason, is an entry in the learner's audit log.
+- Until the learner chooses through the portal, the provider's AbilityToShare is her choice:
+  a change of it that starts or ends sharing is a new consent version, and what partners may
+  no longer hold is recalled, exactly as a portal opt-out does.
 """
 
 from dataclasses import replace
@@ -20,10 +23,12 @@ from pydantic import ValidationError
 
 from contracts.codes import ResponseCode
 from contracts.learner import LearnerChanges, LearnerDetails, LearnerUpdated, UpdateLearner
+from hub import clock, feeds
 from hub.answers import AnswerDraft, DetailsChange
 from hub.blocking import query_block_keys
 from hub.matching import MatchOutcome, match_learner
-from hub.model import Organisation
+from hub.model import Learner, Organisation
+from hub.policy import Consent
 from hub.ports import UnitOfWork
 from hub.registration import resolve
 from hub.uln import check_uln
@@ -76,6 +81,7 @@ async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateL
         return refuse(ResponseCode.SAME_MANDATORY_FIELDS_EXIST, DUPLICATE)
     updated = replace(learner, details=merged, version=learner.version + 1)
     await uow.learners.update(updated)
+    await _follow_providers_sharing(uow, learner, updated)
     event = LearnerUpdated(uln=updated.uln, version=updated.version, updated_by=sender.org_id)
     change = DetailsChange(updated.uln, changed, note="" if registrant else _NOT_REGISTRANT)
     code = ResponseCode.LINKED_LEARNER if linked else ResponseCode.LEARNER_UPDATED
@@ -98,3 +104,15 @@ async def _duplicates_another(uow: UnitOfWork, uln: str, details: LearnerDetails
     others = [c for c in await uow.learners.candidates(query_block_keys(details)) if c.uln != uln]
     result = match_learner(details, others, await uow.learners.name_frequencies())
     return result.outcome in (MatchOutcome.EXACT, MatchOutcome.AMBIGUOUS)
+
+
+async def _follow_providers_sharing(uow: UnitOfWork, before: Learner, after: Learner) -> None:
+    """Carry a change of the provider's AbilityToShare into the learner's choices, unless she chose herself."""
+    if before.details.ability_to_share == after.details.ability_to_share:
+        return
+    current = (await uow.sharing.consents([before.uln])).get(before.uln) or Consent.default_for(before)
+    wanted = current.following(after)
+    if wanted.sharing == current.sharing:
+        return
+    await uow.sharing.save_consent(replace(wanted, version=current.version + 1))
+    await feeds.recheck(uow, clock.now(), ulns=[after.uln])

@@ -6,15 +6,18 @@ from typing import Any
 
 import pytest
 
-from contracts.codes import ResponseCode
+from contracts.codes import AbilityToShare, ResponseCode
 from contracts.learner import LearnerAnswer, LearnerUpdated, MessageRejected, RejectionError, UpdateLearner
+from contracts.sharing import SetSharing
 from hub import registration, updates
 from hub.answers import AnswerDraft, DetailsChange
 from hub.model import Learner, Organisation
+from hub.policy import Consent, Feed
 from hub.ports import AuditEntry
 
 from .builders import (
     TODAY,
+    awarding_organisation,
     details,
     find_by_uln,
     fresh_uln,
@@ -25,6 +28,16 @@ from .builders import (
 )
 from .fakes import FakeUnitOfWorkFactory
 from .plr_builders import audited, last_rejection, outbound_to, send
+from .sharing_builders import (
+    learner_portal,
+    notices,
+    offer,
+    partner,
+    recall_of,
+    record_achievement,
+    subscribed,
+    with_agreement,
+)
 
 UPDATE = UpdateLearner.message_type
 Handler = Callable[..., Awaitable[AnswerDraft]]
@@ -285,6 +298,75 @@ async def test_another_linked_provider_may_change_her_address_and_the_change_is_
     assert entry == AuditEntry(entry.at, school.org_id, amelia.uln, "learner.update", "registration", "allowed",
                                "changed by a provider other than the one that registered the learner",
                                ("last_known_address_line1", "last_known_postcode"), entry.correlation_id)  # fmt: skip
+
+
+# --- the provider's AbilityToShare and the learner's own choice (issue 9, item 10) -------------
+
+
+@pytest.fixture
+def university(hub_db: FakeUnitOfWorkFactory) -> Organisation:
+    return hub_db.add_organisation(partner())
+
+
+async def holding_maths(hub_db: FakeUnitOfWorkFactory, university: Organisation, uln: str) -> str:
+    """Give `university` an all_not_opted_out agreement and deliver it a GCSE of `uln`'s; return its event id."""
+    awarding = hub_db.add_organisation(awarding_organisation())
+    with_agreement(hub_db, university)
+    subscribed(hub_db, university, Feed.ACHIEVEMENTS)
+    recorded = await record_achievement(hub_db, awarding, uln)
+    await offer(hub_db, recorded)
+    [item] = recorded.items
+    assert hub_db.state.held != {}
+    return item.event_id
+
+
+async def test_the_provider_ending_sharing_recalls_what_partners_hold(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, university: Organisation
+) -> None:
+    """AbilityToShare 1 -> 2 by the MIS is an opt-out: consent version 1, and the partner is told to delete the GCSE."""
+    amelia = hub_db.add_learner(learner(ability_to_share=AbilityToShare.SEEN_MAY_SHARE), college.org_id)
+    event_id = await holding_maths(hub_db, university, amelia.uln)
+    await send_update(hub_db, college, amelia.uln, ability_to_share=2)
+    [sent] = notices(hub_db, university)
+    assert sent == recall_of(sent, amelia.uln, [event_id], "the learner does not share their record")
+    assert hub_db.state.held == {}
+    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False)}
+
+
+async def test_an_update_leaving_ability_to_share_out_keeps_sharing(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, university: Organisation
+) -> None:
+    """An update without AbilityToShare keeps the learner sharing: no recall, no new consent version."""
+    amelia = hub_db.add_learner(learner(ability_to_share=AbilityToShare.SEEN_MAY_SHARE), college.org_id)
+    await holding_maths(hub_db, university, amelia.uln)
+    held = dict(hub_db.state.held)
+    await send_update(hub_db, college, amelia.uln, last_known_postcode="SE1 7PB")
+    assert (notices(hub_db, university), hub_db.state.held, hub_db.state.consents) == ([], held, {})
+
+
+async def test_the_provider_sharing_again_raises_the_consent_version(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation
+) -> None:
+    """AbilityToShare 2 -> 1 by the MIS, the learner never having chosen: she shares, as consent version 1."""
+    amelia = hub_db.add_learner(learner(ability_to_share=AbilityToShare.SEEN_MAY_NOT_SHARE), college.org_id)
+    await send_update(hub_db, college, amelia.uln, ability_to_share=1)
+    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=True)}
+
+
+@pytest.mark.parametrize(("chosen", "mis"), [(False, 1), (True, 2)])
+async def test_the_learners_own_choice_wins_over_the_providers(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, chosen: bool, mis: int
+) -> None:
+    """After a portal choice, the MIS's AbilityToShare moves neither her sharing nor its version."""
+    amelia = hub_db.add_learner(learner(ability_to_share=AbilityToShare.NOTICE_NOT_SEEN), college.org_id)
+    portal = hub_db.add_organisation(learner_portal())
+    choice = {"uln": amelia.uln, "share": chosen} | ({"privacy_notice_seen": True} if chosen else {})
+    await send(hub_db, portal, choice, SetSharing.message_type)
+    before = hub_db.state.consents[amelia.uln]
+    answer = await send_update(hub_db, college, amelia.uln, ability_to_share=mis)
+    assert answer.response_code == ResponseCode.LEARNER_UPDATED
+    assert hub_db.state.consents == {amelia.uln: before}
+    assert before == Consent(amelia.uln, version=1, sharing=chosen, chose_sharing=True)
 
 
 def test_an_updates_changes_go_on_the_wire_as_they_were_sent() -> None:
