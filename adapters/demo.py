@@ -86,7 +86,7 @@ def _singles(uln_holder: dict[str, str]) -> list[tuple[str, str, Any, str]]:
                 "ukprn": ukprn,
                 "uln": uln_holder["uln"],
                 "version": 1,
-                "learner": AMELIA | {"last_known_postcode": "SE1 7PB"},
+                "learner": {"last_known_postcode": "SE1 7PB"},  # only what changes: the rest is kept
             },
             "WSRC0006",
         ),

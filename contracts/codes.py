@@ -46,6 +46,8 @@ class ResponseCode(StrEnum):
     INVALID_ULN = "WSEC0136"
     OPTED_OUT = "WSEC0206"
     NOT_VERIFIED = "WSEC0208"
+    # The hub's own codes start HUB: the LRS publishes none for these outcomes.
+    UPDATE_NOT_PERMITTED = "HUB0001"  # the update changes fields only the registering provider may change
 
 
 class AchievementStatus(StrEnum):

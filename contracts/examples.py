@@ -22,6 +22,7 @@ from contracts.learner import (
     FindLearnerByDemographics,
     FindLearnerByUln,
     LearnerAnswer,
+    LearnerChanges,
     LearnerDetails,
     LearnerRegistered,
     LearnersMerged,
@@ -162,7 +163,7 @@ EXAMPLES: dict[str, Contract] = {
             ukprn=UKPRN,
             uln=ULN,
             version=1,
-            learner=_DETAILS.model_copy(update={"last_known_postcode": "M1 1AE"}),
+            learner=LearnerChanges(last_known_postcode="M1 1AE"),  # only what changes: the rest is kept
         ),
         LearnerAnswer(
             request_type=RegisterLearner.message_type,

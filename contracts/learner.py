@@ -5,9 +5,10 @@ contract with a new `message_type`.
 """
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, StringConstraints, model_serializer, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from contracts.base import Contract
 from contracts.codes import AbilityToShare, Gender, ResponseCode, VerificationType
@@ -108,18 +109,88 @@ class RegisterLearner(Contract):
         return self
 
 
-class UpdateLearner(Contract):
-    """Change a registered learner's details (LRS updateSingleLearner).
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # absent means "keep", not "null"
 
-    `version` is the learner's version as last obtained; a newer one in the register answers
-    WSRC0013 rather than overwriting someone else's change.
+
+def _kept() -> Any:
+    """A field that may be left out (then kept) but never sent as null (it cannot be cleared)."""
+    return Field(default=None, json_schema_extra=_no_default)
+
+
+# The fields every learner has: an update may change them, never clear them.
+MANDATORY_FIELDS = (
+    "given_name", "family_name", "date_of_birth", "gender", "last_known_postcode", "verification_type",
+    "ability_to_share",
+)  # fmt: skip
+
+
+class LearnerChanges(Contract):
+    """The learner fields an update changes; every field of a registration may appear.
+
+    A field left out keeps its value in the register. An optional field sent as null is
+    cleared. A mandatory field (given_name, family_name, date_of_birth, gender,
+    last_known_postcode, verification_type, ability_to_share) cannot be cleared: null is
+    refused. `{"last_known_postcode": "SE1 7PB"}` changes the postcode and nothing else.
+    """
+
+    given_name: Name | SkipJsonSchema[None] = _kept()
+    family_name: Name | SkipJsonSchema[None] = _kept()
+    date_of_birth: date | SkipJsonSchema[None] = _kept()
+    gender: GenderCode | SkipJsonSchema[None] = _kept()
+    last_known_postcode: Postcode | SkipJsonSchema[None] = _kept()
+    previous_family_name: OptionalName | None = None
+    school_at_age_16: Text254 | None = None
+    place_of_birth: OptionalName | None = None
+    email_address: Email | None = None
+    middle_other_name: OptionalName | None = None
+    preferred_given_name: OptionalName | None = None
+    family_name_at_age_16: OptionalName | None = None
+    last_known_address_line1: Text254 | None = None
+    last_known_address_line2: Text254 | None = None
+    last_known_address_town: OptionalName | None = None
+    last_known_address_county_or_city: OptionalName | None = None
+    nationality: Nationality | None = None
+    scottish_candidate_number: ScottishCandidateNumber | None = None
+    ability_to_share: AbilityToShareCode | SkipJsonSchema[None] = _kept()
+    verification_type: VerificationTypeCode | SkipJsonSchema[None] = _kept()
+    other_verification_description: Text255 | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _mandatory_not_cleared(self) -> "LearnerChanges":
+        cleared = [n for n in MANDATORY_FIELDS if n in self.model_fields_set and getattr(self, n) is None]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be cleared: leave a field out to keep it")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_the_fields_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Absent and null mean different things here: dumping must not turn one into the other.
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, by name: a value to set, or None to clear."""
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
+class UpdateLearner(Contract):
+    """Change some of a registered learner's details (LRS updateSingleLearner).
+
+    `learner` carries only the fields to change: a field left out is kept, an optional field
+    sent as null is cleared (see LearnerChanges). It used to replace the whole record: a sender
+    of complete records gets the same result, except that the fields it leaves out are kept
+    rather than cleared. `version` is the learner's version as last obtained; a
+    newer one in the register answers WSRC0013 rather than overwriting someone else's change.
+    Which fields a provider may change depends on whether it registered the learner (README,
+    "learner.update.v1").
     """
 
     message_type = "learner.update.v1"
     ukprn: OrgId
     uln: Uln
     version: int = Field(ge=1)
-    learner: LearnerDetails
+    learner: LearnerChanges
 
 
 class Candidate(Contract):

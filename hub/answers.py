@@ -30,6 +30,7 @@ DESCRIPTIONS = {
     ResponseCode.INVALID_ULN: "Supplied ULN invalid",
     ResponseCode.NOT_VERIFIED: "Learner could not be verified",
     ResponseCode.OPTED_OUT: "Learner opted not to share; no learning events returned",
+    ResponseCode.UPDATE_NOT_PERMITTED: "Learner not updated: only the registering provider may change these fields",
 }
 
 # Batch output return codes. RC006, RC011, RC012 and RC013 are the LRS's; RC001-RC004 are the
@@ -58,6 +59,16 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class DetailsChange:
+    """A provider's change of a learner's register details, applied or refused, for the learner's audit log."""
+
+    uln: str
+    fields: tuple[str, ...]
+    refused: str = ""  # why it was not applied; empty when it was
+    note: str = ""  # what the learner should know of an applied change (who made it)
+
+
+@dataclass(frozen=True)
 class AnswerDraft:
     """A handler's decision; `learner` and `candidates` are disclosed only as the gate allows."""
 
@@ -72,6 +83,7 @@ class AnswerDraft:
     events: tuple[Contract, ...] = ()
     batch_return_code: BatchReturnCode | None = None
     notices: tuple[Notice, ...] = ()
+    change: DetailsChange | None = None  # an update's, audited by the gate with the answer
 
     @property
     def text(self) -> str:

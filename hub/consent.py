@@ -73,7 +73,8 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> 
 
 
 async def set_sharing(uow: UnitOfWork, sender: Organisation, request: SetSharing, today: date) -> PortalDraft:
-    return await _change(uow, request, request.uln, lambda c: replace(c, sharing=request.share))
+    # Her own choice: from now on it, not the provider's AbilityToShare, decides (hub/policy.py).
+    return await _change(uow, request, request.uln, lambda c: replace(c, sharing=request.share, chose_sharing=True))
 
 
 async def set_restricted_view(

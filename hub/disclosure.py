@@ -29,6 +29,7 @@ from hub import clock, plr, policy
 from hub.answers import (
     DESCRIPTIONS,
     AnswerDraft,
+    DetailsChange,
     Draft,
     Notice,
     OutcomesDraft,
@@ -67,6 +68,7 @@ class What(StrEnum):
     CHALLENGE_ANSWER = "plr.challenge_answer"
     CHALLENGE_OUTCOME = "plr.challenge_outcome"
     FULL_RECORD = "plr.full_record"
+    UPDATE = "learner.update"  # not a disclosure: a provider changed (or tried to) the learner's details
 
 
 # Which kind of organisation may receive each of the PLR's messages, and for what purpose.
@@ -193,6 +195,18 @@ async def _audit(
     )
 
 
+async def _audit_change(
+    uow: UnitOfWork, at: datetime, provider: Organisation, change: DetailsChange, correlation_id: str | None
+) -> None:
+    """Log a change of a learner's details where the learner reads their log: who, which fields, why not."""
+    entry = AuditEntry(
+        at=at, recipient=provider.org_id, uln=change.uln, what=What.UPDATE.value, purpose=Purpose.REGISTRATION.value,
+        decision="refused" if change.refused else "allowed", reason=change.refused or change.note,
+        fields=change.fields, correlation_id=correlation_id,
+    )  # fmt: skip
+    await uow.audit.append(entry)
+
+
 async def send_answer(
     uow: UnitOfWork, recipient: Organisation, draft: AnswerDraft, correlation_id: str, at: datetime,
     headers: dict[str, str] | None = None,
@@ -216,6 +230,8 @@ async def send_answer(
             candidates.append(decision.view)
     if not audited:
         await _audit(uow, at, recipient, None, What.ANSWER, purpose, Allowed(None, ()), correlation_id)
+    if draft.change is not None:
+        await _audit_change(uow, at, recipient, draft.change, correlation_id)
     answer = LearnerAnswer(
         request_type=draft.request_type,
         response_code=draft.code,

@@ -36,7 +36,7 @@ from contracts.sharing import (
     Unsubscribe,
     WithdrawNomination,
 )
-from hub import achievements, challenges, consent, enrolments, feeds, partners, registration, verification
+from hub import achievements, challenges, consent, enrolments, feeds, partners, registration, updates, verification
 from hub.answers import Draft
 from hub.model import Organisation
 from hub.ports import UnitOfWork
@@ -66,7 +66,7 @@ HANDLERS: dict[str, Route] = {
         FindLearnerByDemographics, registration.find_by_demographics, _PROVIDERS
     ),
     RegisterLearner.message_type: Route(RegisterLearner, registration.register_learner, _PROVIDERS),
-    UpdateLearner.message_type: Route(UpdateLearner, registration.update_learner, _PROVIDERS),
+    UpdateLearner.message_type: Route(UpdateLearner, updates.update_learner, _PROVIDERS),
     VerifyLearner.message_type: Route(VerifyLearner, verification.verify_learner, _AWARDING),
     VerifyLearners.message_type: Route(
         VerifyLearners, verification.verify_learners, _AWARDING, TypeAdapter(VerifyItem)

@@ -7,8 +7,9 @@ requests, previews) asks it, item by item. In order:
 2. It has an agreement in force today (active, valid_from <= today <= valid_to) that covers
    the purpose and the feed. A partner holds at most one agreement that is not revoked; each
    change of it is a new version, and every decision names the version it relied on.
-3. The learner shares: has seen the privacy notice and not opted out (a learner never asked,
-   whose registration says the notice was not seen, does not share).
+3. The learner shares. Her own choice through the learner portal, once made, decides; until
+   then the provider's AbilityToShare does, as last registered or updated (only 1, notice
+   seen and may share, shares; 0 notice not seen and 2 may not share do not).
 4. If the agreement reaches only learners who nominated the partner, the learner has a
    nomination of it that has not expired (`until` is the last day it holds).
 5. For learning events (achievements, participation): not if the learner chose basic details
@@ -18,7 +19,7 @@ requests, previews) asks it, item by item. In order:
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -80,6 +81,8 @@ class Consent:
     restricted: frozenset[str] | None = None  # event ids the restricted view shows; None: all
     basic_only: bool = False
     nominations: Mapping[str, date] = field(default_factory=dict)  # org id -> last day
+    # The learner chose to share or not through the portal: the MIS's AbilityToShare no longer counts.
+    chose_sharing: bool = False
 
     def nominated(self, org_id: str, today: date) -> bool:
         until = self.nominations.get(org_id)
@@ -88,7 +91,15 @@ class Consent:
     @classmethod
     def default_for(cls, learner: Learner) -> "Consent":
         """Before any choice: the registration's AbilityToShare (only 1, notice seen and may share, shares)."""
-        return cls(learner.uln, sharing=learner.details.ability_to_share == AbilityToShare.SEEN_MAY_SHARE)
+        return cls(learner.uln, sharing=_mis_shares(learner))
+
+    def following(self, learner: Learner) -> "Consent":
+        """These choices once the provider's AbilityToShare is `learner`'s: the learner's own choice wins."""
+        return self if self.chose_sharing else replace(self, sharing=_mis_shares(learner))
+
+
+def _mis_shares(learner: Learner) -> bool:
+    return learner.details.ability_to_share == AbilityToShare.SEEN_MAY_SHARE
 
 
 @dataclass(frozen=True)

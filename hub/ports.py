@@ -48,6 +48,9 @@ class InboxRecord:
 class AuditEntry:
     """One disclosure decision: who received (or was refused) what, about whom, why.
 
+    A provider's change of a learner's details is an entry too (`what` "learner.update"):
+    `recipient` is then the provider that made or attempted it and `fields` the fields changed.
+
     A decision for a partner also names the agreement version and the learner's consent
     version it relied on (None for the Learner Register's own answers).
     """
@@ -158,6 +161,9 @@ class LearnerRepository(Protocol):
 
     async def link_provider(self, uln: str, org_id: str) -> None: ...
     async def is_linked(self, uln: str, org_id: str) -> bool: ...
+    async def registered_by(self, uln: str) -> str | None:
+        """The provider that registered the learner (None: no such ULN)."""
+        ...
 
 
 class LearningEvents(Protocol):

@@ -1,4 +1,4 @@
-"""Learner Register handlers: find by ULN, find by demographics, register, update."""
+"""Learner Register handlers: find by ULN, find by demographics, register (updates: hub/updates.py)."""
 
 from dataclasses import replace
 from datetime import date
@@ -9,9 +9,7 @@ from contracts.learner import (
     FindLearnerByUln,
     LearnerDetails,
     LearnerRegistered,
-    LearnerUpdated,
     RegisterLearner,
-    UpdateLearner,
 )
 from hub.answers import AnswerDraft
 from hub.blocking import query_block_keys
@@ -32,7 +30,7 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-async def _resolve(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
+async def resolve(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
     """Fetch a learner, following a linked ULN to its master; say whether it was linked."""
     learner = await uow.learners.get(uln)
     if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
@@ -46,16 +44,21 @@ async def _find(uow: UnitOfWork, details: LearnerDetails | FindLearnerByDemograp
     return match_learner(query, candidates, await uow.learners.name_frequencies())
 
 
+def _names(learner: Learner) -> tuple[str, str]:
+    return name_key(learner.details.given_name), name_key(learner.details.family_name)
+
+
 async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, today: date) -> AnswerDraft:
     """Verify a ULN against the family and given name it was issued with."""
     kind = request.message_type
     if not check_uln(request.uln).valid:
         return AnswerDraft(kind, ResponseCode.INVALID_ULN)
-    learner, linked = await _resolve(uow, request.uln)
-    names_agree = learner is not None and (
-        name_key(learner.details.given_name),
-        name_key(learner.details.family_name),
-    ) == (name_key(request.given_name), name_key(request.family_name))
+    issued = await uow.learners.get(request.uln)
+    learner, linked = await resolve(uow, request.uln)
+    # A linked ULN verifies against the names it was issued with as well as the master's: the
+    # provider holding that ULN knows the learner by those.
+    asked = (name_key(request.given_name), name_key(request.family_name))
+    names_agree = any(_names(x) == asked for x in (issued, learner) if x is not None)
     if learner is None or not names_agree:
         return AnswerDraft(kind, ResponseCode.NO_MATCH)
     await uow.learners.link_provider(learner.uln, sender.org_id)
@@ -169,23 +172,3 @@ async def _register_new(
         learner=learner,
         events=(LearnerRegistered(uln=learner.uln, registered_by=sender.org_id),),
     )
-
-
-async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateLearner, today: date) -> AnswerDraft:
-    """Apply a provider's change to a learner it has submitted, refusing stale versions."""
-    kind = request.message_type
-    if not check_uln(request.uln).valid:
-        return AnswerDraft(kind, ResponseCode.INVALID_ULN)
-    learner, linked = await _resolve(uow, request.uln)
-    # A provider that never submitted this learner is told "not found", not that it exists.
-    if learner is None or not await uow.learners.is_linked(learner.uln, sender.org_id):
-        return AnswerDraft(kind, ResponseCode.ULN_NOT_FOUND)
-    if request.version != learner.version:
-        return AnswerDraft(kind, ResponseCode.RECORD_CHANGED_SINCE, uln=learner.uln, learner=learner)
-    if request.learner == learner.details:
-        return AnswerDraft(kind, ResponseCode.NO_CHANGES, uln=learner.uln, learner=learner)
-    updated = Learner(learner.uln, request.learner, learner.version + 1, learner.status, None, learner.linked_ulns)
-    await uow.learners.update(updated)
-    event = LearnerUpdated(uln=updated.uln, version=updated.version, updated_by=sender.org_id)
-    code = ResponseCode.LINKED_LEARNER if linked else ResponseCode.LEARNER_UPDATED
-    return AnswerDraft(kind, code, uln=updated.uln, learner=updated, events=(event,))

@@ -211,6 +211,10 @@ class PostgresLearners:
         found = await self._conn.fetchval("SELECT 1 FROM learner_provider WHERE uln = $1 AND org_id = $2", uln, org_id)
         return found is not None
 
+    async def registered_by(self, uln: str) -> str | None:
+        found: str | None = await self._conn.fetchval("SELECT registered_by FROM learner WHERE uln = $1", uln)
+        return found
+
     async def flush(self) -> None:
         if self._new_links:
             await self._conn.executemany(

@@ -89,6 +89,7 @@ class PostgresSharing:
                 restricted=frozenset(r["restricted"]) if r["restricted"] is not None else None,
                 basic_only=r["basic_only"],
                 nominations={o: date.fromisoformat(d) for o, d in json.loads(r["nominations"]).items()},
+                chose_sharing=r["chose_sharing"],
             )
             for r in rows
         }
@@ -99,15 +100,15 @@ class PostgresSharing:
         # loser fails here (or on the primary key, for a first choice) and is retried afresh.
         status = await self._conn.execute(
             """
-            INSERT INTO consent (uln, version, sharing, restricted, basic_only, nominations, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, now())
+            INSERT INTO consent (uln, version, sharing, restricted, basic_only, nominations, chose_sharing, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, now())
             ON CONFLICT (uln) DO UPDATE SET version = EXCLUDED.version, sharing = EXCLUDED.sharing,
                 restricted = EXCLUDED.restricted, basic_only = EXCLUDED.basic_only,
-                nominations = EXCLUDED.nominations, updated_at = now()
+                nominations = EXCLUDED.nominations, chose_sharing = EXCLUDED.chose_sharing, updated_at = now()
             WHERE consent.version = EXCLUDED.version - 1
             """,
             c.uln, c.version, c.sharing, sorted(c.restricted) if c.restricted is not None else None, c.basic_only,
-            json.dumps({o: d.isoformat() for o, d in c.nominations.items()}),
+            json.dumps({o: d.isoformat() for o, d in c.nominations.items()}), c.chose_sharing,
         )  # fmt: skip
         if status.endswith(" 0"):
             raise TransientError(f"consent of a learner changed concurrently (version {c.version} not applied)")

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from contracts.codes import OrganisationKind
-from contracts.learner import FindLearnerByUln, LearnerDetails, RegisterLearner, UpdateLearner
+from contracts.learner import FindLearnerByUln, LearnerChanges, LearnerDetails, RegisterLearner, UpdateLearner
 from hub.inbound import BatchRef, InboundMessage
 from hub.model import Learner, Organisation, OrganisationStatus
 from hub.uln import uln_for_issue_number
@@ -65,8 +65,17 @@ def find_by_uln(
     return FindLearnerByUln(ukprn=org.org_id, uln=uln, given_name=given_name, family_name=family_name)
 
 
-def update(org: Organisation, uln: str, version: int, learner_details: LearnerDetails) -> UpdateLearner:
-    return UpdateLearner(ukprn=org.org_id, uln=uln, version=version, learner=learner_details)
+def update(
+    org: Organisation, uln: str, version: int, learner_details: LearnerDetails | None = None, **changes: Any
+) -> UpdateLearner:
+    """An update of the fields in `changes` (the rest kept); `learner_details` sends every field it was built with."""
+    sent = learner_details.model_dump(exclude_unset=True) if learner_details is not None else {}
+    return UpdateLearner(ukprn=org.org_id, uln=uln, version=version, learner=LearnerChanges(**(sent | changes)))
+
+
+def update_body(org: Organisation, uln: str, version: int, **changes: Any) -> dict[str, Any]:
+    """A learner.update.v1 body as JSON carries it: only the fields to change."""
+    return {"ukprn": org.org_id, "uln": uln, "version": version, "learner": changes}
 
 
 def register_body(org_id: str, **learner_overrides: Any) -> dict[str, Any]:

@@ -137,6 +137,9 @@ class FakeLearners:
         self._uow.maybe_fail("learners.is_linked")
         return (uln, org_id) in self._uow.staged.provider_links
 
+    async def registered_by(self, uln: str) -> str | None:
+        return self._uow.staged.registered_by.get(uln)
+
 
 class FakeLearningEvents:
     """The PLRs in memory; results are copies, as rows read from a database would be."""

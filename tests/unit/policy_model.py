@@ -47,6 +47,7 @@ class Choices:
     basic_only: bool = False
     nominations: tuple[tuple[str, date], ...] = ()  # (partner, last day it holds), sorted
     version: int = 0
+    chose_sharing: bool = False  # her first choice of sharing is recorded, even one equal to the default
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ async def test_opting_out_is_applied_as_a_new_version(
     assert answer == ConsentAnswer(
         request_type=SET_SHARING, uln=amelia.uln, outcome="applied", consent=consent_view(1, sharing=False)
     )
-    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False)}
+    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False, chose_sharing=True)}
 
 
 async def test_the_same_choice_again_is_unchanged(
@@ -129,17 +129,17 @@ async def test_the_same_choice_again_is_unchanged(
     assert again == ConsentAnswer(
         request_type=SET_SHARING, uln=amelia.uln, outcome="unchanged", consent=consent_view(1, sharing=False)
     )
-    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False)}
+    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False, chose_sharing=True)}
 
 
-async def test_opting_in_to_what_the_registration_allows_is_unchanged(
+async def test_opting_in_to_what_the_registration_allows_is_held_as_her_own_choice(
     hub_db: FakeUnitOfWorkFactory, portal: Organisation, amelia: Learner
 ) -> None:
-    """A learner who already shares by default opting in changes nothing: version 0, nothing saved."""
+    """A learner who shares by default opting in is applied as version 1: her choice, no longer the MIS's, decides."""
     answer = await choose(hub_db, portal, SET_SHARING, uln=amelia.uln, share=True, privacy_notice_seen=True)
-    assert answer == ConsentAnswer(request_type=SET_SHARING, uln=amelia.uln, outcome="unchanged",
-                                   consent=consent_view(0))  # fmt: skip
-    assert hub_db.state.consents == {}
+    assert answer == ConsentAnswer(request_type=SET_SHARING, uln=amelia.uln, outcome="applied",
+                                   consent=consent_view(1))  # fmt: skip
+    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=True, chose_sharing=True)}
 
 
 async def test_opting_in_after_seeing_the_notice_shares(hub_db: FakeUnitOfWorkFactory, portal: Organisation) -> None:
@@ -148,7 +148,7 @@ async def test_opting_in_after_seeing_the_notice_shares(hub_db: FakeUnitOfWorkFa
     answer = await choose(hub_db, portal, SET_SHARING, uln=grace.uln, share=True, privacy_notice_seen=True)
     assert answer == ConsentAnswer(request_type=SET_SHARING, uln=grace.uln, outcome="applied",
                                    consent=consent_view(1))  # fmt: skip
-    assert hub_db.state.consents == {grace.uln: Consent(grace.uln, version=1, sharing=True)}
+    assert hub_db.state.consents == {grace.uln: Consent(grace.uln, version=1, sharing=True, chose_sharing=True)}
 
 
 async def test_opting_in_without_the_privacy_notice_is_rejected_by_the_contract(
@@ -186,7 +186,7 @@ async def test_choices_for_a_linked_uln_are_held_under_the_master(
     assert answer == ConsentAnswer(
         request_type=SET_SHARING, uln=amelia.uln, outcome="applied", consent=consent_view(1, sharing=False)
     )
-    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False)}
+    assert hub_db.state.consents == {amelia.uln: Consent(amelia.uln, version=1, sharing=False, chose_sharing=True)}
 
 
 async def test_the_answer_is_audited_as_learner_access(

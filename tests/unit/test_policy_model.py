@@ -447,7 +447,7 @@ class Run:
                 model.subscribed.pop((partner, feed), None)
                 self.check(messages, Expected())
             case Shares(learner, share):
-                outcome, expected = model.choose(ULNS[learner], sharing=share)
+                outcome, expected = model.choose(ULNS[learner], sharing=share, chose_sharing=True)
                 await self.choose(
                     SetSharing(uln=ULNS[learner], share=share, privacy_notice_seen=True), outcome, expected
                 )

@@ -5,14 +5,14 @@ from datetime import date
 from typing import Any
 
 from contracts.codes import BatchReturnCode, ResponseCode
-from contracts.learner import FindLearnerByUln, LearnerRegistered, LearnerUpdated, RegisterLearner, UpdateLearner
+from contracts.learner import FindLearnerByUln, LearnerRegistered, RegisterLearner
 from hub import registration
 from hub.answers import AnswerDraft
 from hub.matching import ScoredLearner
 from hub.model import Learner, LearnerStatus, Organisation
 from hub.uln import is_valid_uln
 
-from .builders import TODAY, details, find_by_uln, fresh_uln, learner, provider, register, update
+from .builders import TODAY, details, find_by_uln, fresh_uln, learner, provider, register
 from .fakes import FakeUnitOfWorkFactory
 
 Handler = Callable[..., Awaitable[AnswerDraft]]
@@ -188,69 +188,19 @@ async def test_find_by_linked_uln_substitutes_the_master(hub_db: FakeUnitOfWorkF
     )
 
 
-# --- update -----------------------------------------------------------------------------
-
-
-async def test_update_of_unknown_uln_is_not_found(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
-    """Updating a valid ULN that is not in the register is WSRC0019."""
-    draft = await run(hub_db, registration.update_learner, college, update(college, fresh_uln(), 1, details()))
-    assert draft == AnswerDraft(UpdateLearner.message_type, ResponseCode.ULN_NOT_FOUND)
-
-
-async def test_update_by_a_provider_that_never_submitted_the_learner_is_not_found(
+async def test_find_by_linked_uln_with_the_names_it_was_issued_with_substitutes_the_master(
     hub_db: FakeUnitOfWorkFactory, college: Organisation
 ) -> None:
-    """A provider not linked to the learner is told WSRC0019, as if the ULN did not exist, and changes nothing."""
-    amelia = hub_db.add_learner(learner(), "10000001")
-    request = update(college, amelia.uln, 1, details(family_name="Smith"))
-    draft = await run(hub_db, registration.update_learner, college, request)
-    assert draft == AnswerDraft(UpdateLearner.message_type, ResponseCode.ULN_NOT_FOUND)
-    assert hub_db.state.learners == {amelia.uln: amelia}
-
-
-async def test_update_with_a_stale_version_is_refused(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
-    """An update based on version 1 of a learner now at version 2 is WSRC0013 and changes nothing."""
-    amelia = hub_db.add_learner(learner(version=2), college.org_id)
-    request = update(college, amelia.uln, 1, details(family_name="Smith"))
-    draft = await run(hub_db, registration.update_learner, college, request)
+    """A merged-away ULN verified against its own (older) names is WSRC0022 with the master, and links the provider."""
+    master = hub_db.add_learner(learner(family_name="Okafor-Reyes"))
+    duplicate = learner(given_name="Amy")
+    hub_db.add_learner(Learner(duplicate.uln, duplicate.details, status=LearnerStatus.LINKED, master_uln=master.uln))
+    draft = await run(hub_db, registration.find_by_uln, college, find_by_uln(college, duplicate.uln, "Amy", "Okafor"))
+    with_links = Learner(master.uln, master.details, linked_ulns=[duplicate.uln])
     assert draft == AnswerDraft(
-        UpdateLearner.message_type, ResponseCode.RECORD_CHANGED_SINCE, uln=amelia.uln, learner=amelia
+        FindLearnerByUln.message_type, ResponseCode.LINKED_LEARNER, uln=master.uln, learner=with_links
     )
-    assert hub_db.state.learners == {amelia.uln: amelia}
-
-
-async def test_update_with_identical_details_changes_nothing(
-    hub_db: FakeUnitOfWorkFactory, college: Organisation
-) -> None:
-    """Sending the learner's current details is WSRC0020, with no new version and no event."""
-    amelia = hub_db.add_learner(learner(), college.org_id)
-    draft = await run(hub_db, registration.update_learner, college, update(college, amelia.uln, 1, details()))
-    assert draft == AnswerDraft(UpdateLearner.message_type, ResponseCode.NO_CHANGES, uln=amelia.uln, learner=amelia)
-    assert hub_db.state.learners == {amelia.uln: amelia}
-
-
-async def test_real_change_updates_the_learner_and_bumps_the_version(
-    hub_db: FakeUnitOfWorkFactory, college: Organisation
-) -> None:
-    """A change is WSRC0006: the register holds version 2 with the new details and a LearnerUpdated event is raised."""
-    amelia = hub_db.add_learner(learner(), college.org_id)
-    changed = details(family_name="Smith", previous_family_name="Okafor")
-    draft = await run(hub_db, registration.update_learner, college, update(college, amelia.uln, 1, changed))
-    expected = Learner(amelia.uln, changed, version=2)
-    assert draft == AnswerDraft(
-        UpdateLearner.message_type,
-        ResponseCode.LEARNER_UPDATED,
-        uln=amelia.uln,
-        learner=expected,
-        events=(LearnerUpdated(uln=amelia.uln, version=2, updated_by=college.org_id),),
-    )
-    assert hub_db.state.learners == {amelia.uln: expected}
-
-
-async def test_update_with_invalid_uln_is_wsec0136(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
-    """An update naming a ULN that fails the check digit is WSEC0136."""
-    draft = await run(hub_db, registration.update_learner, college, update(college, "1234567890", 1, details()))
-    assert draft == AnswerDraft(UpdateLearner.message_type, ResponseCode.INVALID_ULN)
+    assert hub_db.state.provider_links == {(master.uln, college.org_id)}
 
 
 async def test_a_different_learner_named_in_cyrillic_is_never_given_anothers_uln(
