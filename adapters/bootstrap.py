@@ -31,7 +31,7 @@ from adapters.rabbit.topology import (
     declare_topology,
 )
 from adapters.relay import OutboxRelay, OutboxRow
-from adapters.retention import prune
+from adapters.retention import prune, prune_attempts
 from adapters.settings import Settings
 from hub import clock
 from hub.feeds import expire
@@ -137,10 +137,11 @@ class Hub:
             await asyncio.sleep(every_s)
 
     async def _prune(self, outbox_keep_s: float, inbox_keep_s: float) -> None:
-        """Every minute, prune sent outbox rows and old inbox records (adapters/retention.py)."""
+        """Every minute, prune sent outbox rows, old inbox records, expired attempt counts (retention.py)."""
         while True:
             try:
                 await prune(self.pool, outbox_keep_s, inbox_keep_s)
+                await prune_attempts(self.pool)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
                 log.warning("retention prune failed, will retry", error=type(e).__name__)
             await asyncio.sleep(60)

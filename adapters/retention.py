@@ -2,12 +2,15 @@
 
 A sent outbox row is only kept for a while, for an operator to look at (a results day writes
 gigabytes of receipts and events); an inbox record is kept long enough that any redelivery of
-its message is still recognised (a broker redelivers within minutes; days is ample). Rows go in
+its message is still recognised (a broker redelivers within minutes; days is ample); a count of
+failed verifications goes once all its failures have left the attempt window. Rows go in
 chunks, so a prune never holds a long transaction. The audit log is never pruned.
 """
 
 import asyncpg
 import structlog
+
+from hub.attempts import ATTEMPT_WINDOW
 
 log = structlog.get_logger("lrs.retention")
 _CHUNK = 5000
@@ -46,3 +49,19 @@ async def prune(pool: asyncpg.Pool, outbox_keep_s: float, inbox_keep_s: float) -
     if outbox or inbox:
         log.info("pruned", outbox_rows=outbox, inbox_rows=inbox)
     return outbox, inbox
+
+
+async def prune_attempts(pool: asyncpg.Pool) -> int:
+    """Delete counts of failed verifications whose every failure has left the attempt window."""
+    removed = await _prune(
+        pool,
+        """
+        DELETE FROM verification_attempt WHERE (sender, uln) IN (
+            SELECT sender, uln FROM verification_attempt
+            WHERE last_failed_at < now() - make_interval(secs => $1) LIMIT $2)
+        """,
+        ATTEMPT_WINDOW.total_seconds(),
+    )
+    if removed:
+        log.info("pruned", verification_attempt_rows=removed)
+    return removed

@@ -92,7 +92,9 @@ class VerifyLearners(Contract):
 
 class VerificationResult(Contract):
     """How one learner verified: WSRC0004 exact, WSRC0022 linked (`uln` is the master),
-    WSEC0208 not verified, WSEC0136 invalid ULN; `errors` when the item itself was malformed."""
+    WSEC0208 not verified, WSEC0136 invalid ULN; `errors` when the item itself was malformed.
+    `reason` "too_many_attempts" with WSEC0208: the sender failed to verify this learner too
+    often lately, so the item was not checked (added compatibly to version 1)."""
 
     index: int
     ref: str | None = None
@@ -101,6 +103,7 @@ class VerificationResult(Contract):
     description: str
     uln: Uln | None = None
     errors: list[RejectionError] = []
+    reason: Literal["too_many_attempts"] | None = None
 
 
 class Verification(Contract):

@@ -96,7 +96,9 @@ class AnswerDraft:
 
 @dataclass(frozen=True)
 class VerifiedItem:
-    """One verified item; `learner` (the master when linked) only when it verified."""
+    """One verified item; `learner` (the master when linked) only when it verified. For the
+    audit: `about`, the master ULN of the learner it named, verified or not; the fields that
+    `differing`; `refused` unchecked by the attempt limit."""
 
     index: int
     ref: str | None
@@ -104,6 +106,9 @@ class VerifiedItem:
     code: ResponseCode | None
     learner: Learner | None
     errors: tuple[RejectionError, ...] = ()
+    about: str | None = None
+    differing: tuple[str, ...] = ()
+    refused: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from contracts.plr import (
 )
 from contracts.sharing import DecisionStamp, DeliveredItem, Delivery, PartnerRecord
 from contracts.sharing import Notice as PartnerNotice
-from hub import clock, plr, policy
+from hub import attempts, clock, plr, policy
 from hub.answers import (
     DESCRIPTIONS,
     AnswerDraft,
@@ -38,6 +38,7 @@ from hub.answers import (
     RecordDraft,
     ReplyDraft,
     VerificationDraft,
+    VerifiedItem,
 )
 from hub.matching import ScoredLearner
 from hub.model import Learner, Organisation
@@ -277,25 +278,56 @@ async def _send_verification(
     uow: UnitOfWork, recipient: Organisation, draft: VerificationDraft, correlation_id: str, at: datetime,
     headers: dict[str, str] | None,
 ) -> None:  # fmt: skip
-    """A response code per learner; the ULN (the master's, when linked) only where it verified."""
-    decision = _decide_plr(recipient, What.VERIFICATION, Purpose.VERIFICATION)
+    """A response code per learner; the ULN (the master's, when linked) only where it verified.
+
+    Every attempt goes into the log of the learner it named (verified or not, or refused by the
+    attempt limit), so a learner can see who tried to verify them and how it went."""
+    gate = _decide_plr(recipient, What.VERIFICATION, Purpose.VERIFICATION)
+    allowed = isinstance(gate, Allowed)
     results = []
     for item in draft.items:
-        uln = item.learner.uln if item.learner is not None else None
-        await _audit(uow, at, recipient, uln, What.VERIFICATION, Purpose.VERIFICATION, decision, correlation_id)
-        allowed = isinstance(decision, Allowed)
+        decision, outcome = _attempt(item, gate)
+        entry = AuditEntry(
+            at=at, recipient=recipient.org_id, uln=item.about, what=What.VERIFICATION.value,
+            purpose=Purpose.VERIFICATION.value, decision="allowed" if isinstance(decision, Allowed) else "refused",
+            reason=outcome, fields=decision.fields if isinstance(decision, Allowed) else (),
+            correlation_id=correlation_id,
+        )  # fmt: skip
+        await uow.audit.append(entry)
+        uln = item.learner.uln if item.learner is not None and allowed else None
+        if allowed and item.refused:
+            description = attempts.REFUSAL
+        elif allowed and item.code:
+            description = DESCRIPTIONS.get(item.code, "")
+        else:
+            description = _refusal(gate)
         results.append(
             VerificationResult(
                 index=item.index,
                 ref=item.ref,
                 supplied_uln=item.supplied_uln,
                 response_code=item.code if allowed else None,
-                description=DESCRIPTIONS.get(item.code, "") if item.code and allowed else _refusal(decision),
-                uln=uln if allowed else None,
+                description=description,
+                uln=uln,
                 errors=list(item.errors),
+                reason=attempts.TOO_MANY_ATTEMPTS if allowed and item.refused else None,
             )
         )
     await _queue(uow, recipient, Verification(request_type=draft.request_type, items=results), correlation_id, headers)
+
+
+def _attempt(item: VerifiedItem, gate: Decision) -> tuple[Decision, str]:
+    """What a verification attempt disclosed, and its outcome as the learner's log shows it."""
+    if isinstance(gate, Refused):
+        return gate, gate.reason
+    if item.refused:
+        return Refused(attempts.TOO_MANY_ATTEMPTS), f"{attempts.TOO_MANY_ATTEMPTS}: not checked"
+    if item.learner is not None:
+        return gate, f"verified {item.code}"
+    if item.code is None:
+        return Allowed(None, ()), "the item is not valid"
+    wrong = f": {', '.join(item.differing)} did not match" if item.differing else ""
+    return Allowed(None, ("response_code",)), f"not verified {item.code}{wrong}"
 
 
 def _refusal(decision: Decision) -> str:

@@ -11,3 +11,8 @@ class TransientError(HubError):
 
 class UlnSpaceExhaustedError(HubError):
     """Raised when no further ULN can be issued from the issue-number space."""
+
+
+class ConcurrentAttemptsError(TransientError):
+    """Raised at commit when another transaction began counting the same sender's failed
+    verifications of the same learner first; retried, the message counts after it."""

@@ -261,6 +261,20 @@ class AuditLog(Protocol):
         ...
 
 
+class VerificationAttempts(Protocol):
+    """Each sender's failed verifications of each learner, for the attempt limit (hub/attempts.py)."""
+
+    async def failures(self, sender: str, ulns: Sequence[str], since: datetime) -> dict[str, int]:
+        """How often `sender` failed to verify each of `ulns` after `since` (absent: never), this
+        transaction's failures included. The counts are locked until commit, so that two
+        messages counting for the same sender and learner count in turn."""
+        ...
+
+    async def failed(self, sender: str, uln: str, at: datetime) -> None:
+        """Count one more failure (written at commit)."""
+        ...
+
+
 class Batches(Protocol):
     async def record_row(self, outcome: BatchRowOutcome) -> None: ...
 
@@ -275,6 +289,7 @@ class UnitOfWork(Protocol):
     inbox: Inbox
     outbox: Outbox
     audit: AuditLog
+    attempts: VerificationAttempts
     batches: Batches
 
     async def __aenter__(self) -> Self: ...

@@ -7,6 +7,9 @@ normalisation (case, accents, punctuation), the given name with the given or pre
 name, the family name with the current, previous or at-age-16 family name (people change
 names; exam entries keep the old one); and the birth date and gender must agree when sent.
 A linked ULN is verified against its master and answered with the master's ULN.
+
+Every check counts towards the attempt limit (hub/attempts.py): a sender that failed too often
+for a learner is refused unchecked, so verification cannot be used to guess a birth date.
 """
 
 from collections.abc import Sequence
@@ -15,7 +18,9 @@ from datetime import date
 
 from contracts.codes import Gender, ResponseCode
 from contracts.plr import VerifyItem, VerifyLearner, VerifyLearners
+from hub import clock
 from hub.answers import VerificationDraft, VerifiedItem
+from hub.attempts import Attempts
 from hub.bulk import InvalidItem
 from hub.model import Learner, LearnerStatus, Organisation
 from hub.normalise import name_key
@@ -55,11 +60,15 @@ def differing(learner: Learner, claim: Claim) -> list[str]:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of checking a claim: `learner` is the (master) learner when verified."""
+    """The outcome of checking a claim: `learner` is the (master) learner when verified; `about`
+    the master's ULN of the learner the claim named, verified or not (None: no such learner);
+    `refused` when the attempt limit refused it unchecked."""
 
     code: ResponseCode
     learner: Learner | None = None
     differing: tuple[str, ...] = ()
+    about: str | None = None
+    refused: bool = False
 
     @property
     def verified(self) -> bool:
@@ -75,29 +84,67 @@ async def load(uow: UnitOfWork, ulns: Sequence[str]) -> dict[str, Learner]:
     return found
 
 
+def _learner_of(uln: str, learners: dict[str, Learner]) -> tuple[Learner | None, bool]:
+    """The (master) learner of `uln` among those `load` fetched, and whether `uln` is linked."""
+    learner = learners.get(uln)
+    linked = learner is not None and learner.status == LearnerStatus.LINKED
+    if learner is not None and linked and learner.master_uln:
+        learner = learners.get(learner.master_uln)
+    return learner, linked
+
+
+def counted_as(uln: str, learners: dict[str, Learner]) -> str:
+    """The ULN attempts on `uln` count under: its master's, or itself when no learner has it."""
+    learner, _ = _learner_of(uln, learners)
+    return learner.uln if learner is not None else uln
+
+
 def judge(claim: Claim, learners: dict[str, Learner]) -> Verdict:
     """Verify `claim` against the learners `load` fetched."""
     if not check_uln(claim.uln).valid:
         return Verdict(ResponseCode.INVALID_ULN)
-    learner = learners.get(claim.uln)
-    linked = learner is not None and learner.status == LearnerStatus.LINKED
-    if learner is not None and linked and learner.master_uln:
-        learner = learners.get(learner.master_uln)
+    learner, linked = _learner_of(claim.uln, learners)
     if learner is None:
         return Verdict(ResponseCode.NOT_VERIFIED)
     wrong = differing(learner, claim)
     if wrong:
-        return Verdict(ResponseCode.NOT_VERIFIED, differing=tuple(wrong))
-    return Verdict(ResponseCode.LINKED_LEARNER if linked else ResponseCode.EXACT_MATCH, learner)
+        return Verdict(ResponseCode.NOT_VERIFIED, differing=tuple(wrong), about=learner.uln)
+    return Verdict(ResponseCode.LINKED_LEARNER if linked else ResponseCode.EXACT_MATCH, learner, about=learner.uln)
+
+
+async def attempts_for(
+    uow: UnitOfWork, sender: Organisation, ulns: Sequence[str], learners: dict[str, Learner]
+) -> Attempts:
+    """The sender's failed attempts on the learners of `ulns`, in one round trip."""
+    # No check digit test here: a ULN failing it is never counted, so its count is simply absent.
+    return await Attempts.load(uow, sender.org_id, [counted_as(u, learners) for u in ulns], clock.now())
+
+
+async def judge_counted(claim: Claim, learners: dict[str, Learner], attempts: Attempts) -> Verdict:
+    """`judge` within the attempt limit: refused unchecked past it, and a failure counted.
+
+    The refusal depends only on the count, never on the claim, so it tells a guesser nothing.
+    """
+    counted = counted_as(claim.uln, learners)
+    if attempts.exhausted(counted):
+        learner, _ = _learner_of(claim.uln, learners)
+        return Verdict(ResponseCode.NOT_VERIFIED, about=learner.uln if learner else None, refused=True)
+    verdict = judge(claim, learners)
+    if verdict.code == ResponseCode.NOT_VERIFIED:  # not WSEC0136: a bad check digit names no learner
+        await attempts.failed(counted)
+    return verdict
 
 
 def _claim(item: VerifyItem) -> Claim:
     return Claim(item.uln, item.given_name, item.family_name, item.date_of_birth, item.gender)
 
 
-async def verify(uow: UnitOfWork, request_type: str, items: Sequence[VerifyItem | InvalidItem]) -> VerificationDraft:
+async def verify(
+    uow: UnitOfWork, sender: Organisation, request_type: str, items: Sequence[VerifyItem | InvalidItem]
+) -> VerificationDraft:
     ulns = [i.uln for i in items if isinstance(i, VerifyItem)]
     learners = await load(uow, ulns)
+    attempts = await attempts_for(uow, sender, ulns, learners)
     results = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):
@@ -106,8 +153,9 @@ async def verify(uow: UnitOfWork, request_type: str, items: Sequence[VerifyItem 
             code = ResponseCode.INVALID_ULN if item.only_wrong("uln") else None
             results.append(VerifiedItem(index, item.ref, item.field("uln"), code, None, item.errors))
             continue
-        verdict = judge(_claim(item), learners)
-        results.append(VerifiedItem(index, item.ref, item.uln, verdict.code, verdict.learner))
+        verdict = await judge_counted(_claim(item), learners, attempts)
+        results.append(VerifiedItem(index, item.ref, item.uln, verdict.code, verdict.learner, about=verdict.about,
+                                    differing=verdict.differing, refused=verdict.refused))  # fmt: skip
     return VerificationDraft(request_type, tuple(results))
 
 
@@ -115,7 +163,7 @@ async def verify_learner(
     uow: UnitOfWork, sender: Organisation, request: VerifyLearner, today: date
 ) -> VerificationDraft:
     """Verify one learner."""
-    return await verify(uow, request.message_type, [request])
+    return await verify(uow, sender, request.message_type, [request])
 
 
 async def verify_learners(
@@ -123,4 +171,4 @@ async def verify_learners(
 ) -> VerificationDraft:
     """Verify up to 5,000 learners; a malformed item is answered on its own, the rest verified."""
     items = request.items if isinstance(request, VerifyLearners) else request
-    return await verify(uow, VerifyLearners.message_type, items)
+    return await verify(uow, sender, VerifyLearners.message_type, items)

@@ -13,6 +13,7 @@ from typing import Self
 
 import asyncpg
 
+from adapters.postgres.attempts import PostgresVerificationAttempts
 from adapters.postgres.audit import entries_about
 from adapters.postgres.errors import translated
 from adapters.postgres.plr import PostgresLearningEvents
@@ -91,6 +92,7 @@ class PostgresUnitOfWork:
         self.plr = PostgresLearningEvents(self._conn)
         self.sharing = PostgresSharing(self._conn)
         self.audit.conn = self._conn
+        self.attempts = PostgresVerificationAttempts(self._conn)
         self.organisations = PostgresOrganisations(self._conn)
         self.inbox = PostgresInbox(self._conn)
         self.batches = PostgresBatches(self._conn)
@@ -116,6 +118,7 @@ class PostgresUnitOfWork:
             await self.learners.flush()
             await self.plr.flush(datetime.now(UTC))
             await self.sharing.flush()
+            await self.attempts.flush()
             rows = await self._write_outbox(self._conn)
             await self._write_audit(self._conn)
             await self._tx.commit()

@@ -3,7 +3,7 @@
 import uuid
 
 from adapters.bootstrap import Hub
-from adapters.retention import prune
+from adapters.retention import prune, prune_attempts
 
 
 async def test_prune_keeps_unsent_and_recent_rows(hub: Hub) -> None:
@@ -39,3 +39,22 @@ async def test_prune_keeps_unsent_and_recent_rows(hub: Hub) -> None:
     assert (removed[0] <= 1, removed[1] <= 1, again) == (True, True, (0, 0))
     assert outbox == {ids["old_unsent"], ids["new_sent"]}
     assert inbox == {"new"}
+
+
+async def test_prune_drops_attempt_counts_only_once_all_their_failures_left_the_window(hub: Hub) -> None:
+    """A count whose newest failure is older than the attempt window goes; a count still in it stays."""
+    async with hub.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO organisation (org_id, kind, name) VALUES ('100062', 'awarding_organisation', 'A')"
+        )
+        await conn.execute(
+            """
+            INSERT INTO verification_attempt (sender, uln, failed_at, last_failed_at) VALUES
+                ('100062', '9276308686', ARRAY[now() - interval '25 hours'], now() - interval '25 hours'),
+                ('100062', '1000000043', ARRAY[now() - interval '25 hours', now() - interval '23 hours'],
+                 now() - interval '23 hours')
+            """
+        )
+        removed = await prune_attempts(hub.pool)
+        kept = [r[0] for r in await conn.fetch("SELECT uln FROM verification_attempt")]
+    assert (removed, kept) == (1, ["1000000043"])

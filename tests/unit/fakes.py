@@ -36,6 +36,7 @@ from hub.ports import (
     Subscription,
     UnitOfWork,
     UnitOfWorkFactory,
+    VerificationAttempts,
 )
 
 _CANDIDATE_LIMIT = 200  # as the SQL's LIMIT
@@ -61,6 +62,7 @@ class FakeState:
     held: dict[tuple[str, str, str], DeliveryRecord] = field(default_factory=dict)  # (partner, uln, key)
     notices: dict[str, NoticeRecord] = field(default_factory=dict)
     challenges: dict[str, Challenge] = field(default_factory=dict)
+    failed_verifications: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)  # (sender, uln)
 
 
 class FakeLearners:
@@ -332,6 +334,20 @@ class FakeAuditLog:
         return [e for e in self._uow.staged.audit if e.uln in ulns]
 
 
+class FakeVerificationAttempts:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def failures(self, sender: str, ulns: Sequence[str], since: datetime) -> dict[str, int]:
+        self._uow.maybe_fail("attempts.failures")
+        failed = self._uow.staged.failed_verifications
+        counts = {u: sum(1 for at in failed.get((sender, u), []) if at > since) for u in ulns}
+        return {u: n for u, n in counts.items() if n}
+
+    async def failed(self, sender: str, uln: str, at: datetime) -> None:
+        self._uow.staged.failed_verifications.setdefault((sender, uln), []).append(at)
+
+
 class FakeBatches:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
@@ -355,6 +371,7 @@ class FakeUnitOfWork:
         self.inbox: Inbox = FakeInbox(self)
         self.outbox: Outbox = FakeOutbox(self)
         self.audit: AuditLog = FakeAuditLog(self)
+        self.attempts: VerificationAttempts = FakeVerificationAttempts(self)
         self.batches: Batches = FakeBatches(self)
 
     @property

@@ -79,7 +79,8 @@ async def test_exact_match_is_answered_wsrc0004_on_the_aos_queue(
     assert without_time(hub_db.state.audit) == [
         AuditEntry(
             at=AT, recipient=awarding.org_id, uln=amelia.uln, what="learner.verification", purpose="verification",
-            decision="allowed", reason="", fields=("uln", "response_code"), correlation_id=message.message_id,
+            decision="allowed", reason="verified WSRC0004", fields=("uln", "response_code"),
+            correlation_id=message.message_id,
         )
     ]  # fmt: skip
 
@@ -119,10 +120,11 @@ async def test_linked_uln_is_checked_against_the_masters_names(
 async def test_names_that_differ_are_not_verified(
     hub_db: FakeUnitOfWorkFactory, awarding: Organisation, names: dict[str, str]
 ) -> None:
-    """A name that does not agree with the register is WSEC0208, and no ULN is given back."""
+    """A name that does not agree with the register is WSEC0208, no ULN is given back, and the
+    attempt is in the learner's audit log."""
     amelia = hub_db.add_learner(learner())
     assert await verify_one(hub_db, awarding, **verify_item(amelia.uln, **names)) == not_verified(amelia.uln)
-    assert [e.uln for e in audited(hub_db, "learner.verification")] == [None]
+    assert [e.uln for e in audited(hub_db, "learner.verification")] == [amelia.uln]
 
 
 async def test_unknown_uln_is_not_verified(hub_db: FakeUnitOfWorkFactory, awarding: Organisation) -> None:
@@ -285,7 +287,7 @@ async def test_batch_answers_every_item_in_order_in_one_message(
         )
     ]
     entries = audited(hub_db, "learner.verification")
-    assert [e.uln for e in entries] == [amelia.uln, amelia.uln, None, None, None]
+    assert [e.uln for e in entries] == [amelia.uln, amelia.uln, amelia.uln, None, None]
     assert {(e.recipient, e.decision, e.correlation_id) for e in entries} == {
         (awarding.org_id, "allowed", message.message_id)
     }
