@@ -6,7 +6,8 @@ The rules (README, "learner.update.v1"):
 - The provider that registered the learner may change any field. Another provider linked to
   the learner (it found, verified or registered them after the first) may change the fields
   that do not say who the learner is; IDENTITY_FIELDS it may not, and the email address above
-  all, which learner sign-in relies on. Such an update is refused whole, naming the fields.
+  all, which learner sign-in relies on; nor may it set AbilityToShare to 1 (may share), only
+  lower it. Such an update is refused whole, naming the fields.
 - An update may not make the learner agree on all five mandatory fields with another learner
   (WSRC0021, as registration refuses to create that duplicate).
 - Every update, applied or refused for either reason, is an entry in the learner's audit log.
@@ -21,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.codes import ResponseCode
+from contracts.codes import AbilityToShare, ResponseCode
 from contracts.learner import LearnerChanges, LearnerDetails, LearnerUpdated, UpdateLearner
 from hub import clock, feeds
 from hub.answers import AnswerDraft, DetailsChange
@@ -73,7 +74,7 @@ async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateL
         return AnswerDraft(kind, code, why, learner.uln, learner, change=DetailsChange(learner.uln, changed, why))
 
     registrant = await uow.learners.registered_by(learner.uln) == sender.org_id
-    forbidden = [] if registrant else [f for f in changed if f in IDENTITY_FIELDS]
+    forbidden = [] if registrant else [f for f in changed if f in IDENTITY_FIELDS or _starts_sharing(f, merged)]
     if forbidden:
         why = f"Learner not updated: only the provider that registered the learner may change {', '.join(forbidden)}"
         return refuse(ResponseCode.UPDATE_NOT_PERMITTED, why)
@@ -86,6 +87,12 @@ async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateL
     change = DetailsChange(updated.uln, changed, note="" if registrant else _NOT_REGISTRANT)
     code = ResponseCode.LINKED_LEARNER if linked else ResponseCode.LEARNER_UPDATED
     return AnswerDraft(kind, code, uln=updated.uln, learner=updated, events=(event,), change=change)
+
+
+def _starts_sharing(field: str, merged: LearnerDetails) -> bool:
+    # A provider that merely looked the learner up may record that she may NOT share (a
+    # privacy notice seen at its desk), never that she may: that widens who sees her record.
+    return field == "ability_to_share" and merged.ability_to_share == AbilityToShare.SEEN_MAY_SHARE
 
 
 def _merge(details: LearnerDetails, changes: LearnerChanges) -> LearnerDetails | str:

@@ -164,11 +164,12 @@ async def test_batch_file_through_the_cli(start_hub, hub_cli, tmp_path) -> None:
     path = output.stdout.strip().splitlines()[-1].removeprefix("output: ")
     with open(path, newline="") as handle:
         rows = [(r["RowNumber"], r["ReturnCode"], r["Reason"].split(" - ")[0][:39]) for r in csv.DictReader(handle)]
-    assert rows == [
-        ("1", "RC001", "Learner registered with a new ULN"),
-        ("2", "RC002", "Exact match"),
+    # Rows 1 and 2 are the same learner, handled concurrently: whichever is first registers her.
+    same_learner = sorted((code, reason) for _, code, reason in rows[:2])
+    assert (same_learner, rows[2]) == (
+        [("RC001", "Learner registered with a new ULN"), ("RC002", "Exact match")],
         ("3", "RC011", "invalid_contract: learner.date_of_birth"),
-    ]
+    )
 
 
 def test_batch_file_with_a_bad_name_is_refused(hub_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

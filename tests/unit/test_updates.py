@@ -300,6 +300,24 @@ async def test_another_linked_provider_may_change_her_address_and_the_change_is_
                                ("last_known_address_line1", "last_known_postcode"), entry.correlation_id)  # fmt: skip
 
 
+async def test_another_linked_provider_may_lower_sharing_but_never_raise_it(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, school: Organisation
+) -> None:
+    """A school that looked Amelia up may record that she may not share, but is refused (HUB0001) setting
+    that she may: only her registering provider (or she herself) can widen who sees her record."""
+    amelia = hub_db.add_learner(learner(ability_to_share=AbilityToShare.NOTICE_NOT_SEEN), college.org_id)
+    await looked_up(hub_db, school, amelia)
+    raised = await send_update(hub_db, school, amelia.uln, ability_to_share=1)
+    lowered = await send_update(hub_db, school, amelia.uln, ability_to_share=2)
+    why = "Learner not updated: only the provider that registered the learner may change ability_to_share"
+    assert (raised.response_code, raised.description, lowered.response_code) == (
+        ResponseCode.UPDATE_NOT_PERMITTED,
+        why,
+        ResponseCode.LEARNER_UPDATED,
+    )
+    assert hub_db.state.learners[amelia.uln].details.ability_to_share == AbilityToShare.SEEN_MAY_NOT_SHARE
+
+
 # --- the provider's AbilityToShare and the learner's own choice (issue 9, item 10) -------------
 
 
