@@ -50,8 +50,9 @@ def _steps(remark: Callable[[dict[str, str]], dict[str, Any]]) -> list[Step]:
     return [
         Step("university", "subscribe to achievements for admissions", "feed.subscribe.v1",
              lambda s: {"feed": "achievements", "purpose": "admissions"}, "active"),
+        # Not nominated yet, under a nominated-only agreement: answered as if no such learner.
         Step("university", "ask for Amelia's record", "partner.record_request.v1",
-             lambda s: {"uln": s["uln"]} | record, "WSEC0206"),
+             lambda s: {"uln": s["uln"]} | record, "WSEC0208"),
         Step("portal", "Amelia opts in (privacy notice seen)", "consent.set_sharing.v1",
              lambda s: {"uln": s["uln"], "share": True, "privacy_notice_seen": True}, "applied"),
         Step("portal", "Amelia nominates the university for 30 days", "consent.nominate.v1",

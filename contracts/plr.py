@@ -177,7 +177,7 @@ class AchievementBulk(Contract):
 ItemReason = Literal[
     "invalid_item",
     "invalid_uln",
-    "unknown_uln",
+    "unknown_uln",  # no longer sent: a ULN nobody has is not_verified, so answers tell no ULN exists
     "not_verified",
     "unknown_record",
     "not_yours",
@@ -186,6 +186,7 @@ ItemReason = Literal[
     "date_out_of_range",
     "grade_outside_scale",
     "unknown_challenge",
+    "too_many_attempts",  # the sender failed to verify this learner too often: not checked
 ]
 
 

@@ -3,7 +3,9 @@
 Items apply in the order sent (a submission then its amendment in one message works); each
 gets a receipt or a rejection with a reason. Every submission and amendment is verified
 against the learner's demographics, whichever learner it names: an awarding organisation
-has no standing "business" with a ULN that would let it skip the check. A linked ULN's
+has no standing "business" with a ULN that would let it skip the check. The checks of one
+message count towards the sender's attempt limit in the order sent, as a verify batch's do
+(hub/verification.py), so a bulk cannot guess a date of birth either. A linked ULN's
 achievement is recorded against its master. The organisation is the validated sender.
 """
 
@@ -28,9 +30,9 @@ from hub import clock, plr
 from hub.answers import OutcomesDraft
 from hub.bulk import InvalidItem
 from hub.grades import date_out_of_range, grade_outside_scale
-from hub.model import EventKind, Learner, LearningEvent, Organisation
+from hub.model import EventKind, LearningEvent, Organisation
 from hub.ports import UnitOfWork
-from hub.verification import Claim, judge, load
+from hub.verification import Checker, Claim, Verdict
 
 Item = SubmitAchievement | AmendAchievement | WithdrawAchievement
 
@@ -50,10 +52,10 @@ def _event(e: LearningEvent) -> AchievementEvent:
 class _Batch:
     """One message's items applied in turn against the entries they name."""
 
-    def __init__(self, sender: Organisation, learners: dict[str, Learner], found: dict[str, LearningEvent],
+    def __init__(self, sender: Organisation, checker: Checker, found: dict[str, LearningEvent],
                  today: date, now: datetime) -> None:  # fmt: skip
         self.sender = sender
-        self.learners = learners
+        self.checker = checker
         self.found = found  # by result id; grows as items of this message record new entries
         self.now = now
         self.today = today
@@ -74,11 +76,14 @@ class _Batch:
             return plr.rejected(index, action, item.result_id, "grade_outside_scale", why)
         return None
 
-    def submit(self, index: int, item: SubmitAchievement) -> ItemOutcome:
+    async def verify(self, item: AchievementRecord) -> Verdict:
+        return await self.checker.judge(Claim(item.uln, item.given_name, item.family_name, item.date_of_birth))
+
+    async def submit(self, index: int, item: SubmitAchievement) -> ItemOutcome:
         refused = self.checked(index, item)
         if refused:
             return refused
-        verdict = judge(Claim(item.uln, item.given_name, item.family_name, item.date_of_birth), self.learners)
+        verdict = await self.verify(item)
         if verdict.learner is None:
             return plr.unverified(index, item.action, item.result_id, verdict, item.uln)
         existing = self.found.get(item.result_id)
@@ -93,7 +98,7 @@ class _Batch:
         self.recorded.append(_event(event))
         return plr.applied(index, item.action, event, "recorded", verdict)
 
-    def amend(self, index: int, item: AmendAchievement, named: LearningEvent | None) -> ItemOutcome:
+    async def amend(self, index: int, item: AmendAchievement, named: LearningEvent | None) -> ItemOutcome:
         existing = self.found.get(item.result_id)
         refused = plr.foreign(index, item.action, item.result_id, named, self.sender.org_id) or self.checked(
             index, item
@@ -107,7 +112,7 @@ class _Batch:
         stale = plr.not_newer(index, item.action, existing, item.version, same)
         if stale:
             return stale
-        verdict = judge(Claim(item.uln, item.given_name, item.family_name, item.date_of_birth), self.learners)
+        verdict = await self.verify(item)
         if verdict.learner is None:
             return plr.unverified(index, item.action, item.result_id, verdict, item.uln)
         existing.uln, existing.version, existing.fields = verdict.learner.uln, item.version, _fields(item)
@@ -152,24 +157,25 @@ async def apply(
 ) -> OutcomesDraft:
     """Apply each item in turn; answer every one."""
     records = [i for i in items if isinstance(i, AchievementRecord)]
-    learners = await load(uow, [r.uln for r in records])
+    checker = await Checker.load(uow, sender, [r.uln for r in records])
     refs = sorted({i.result_id for i in items if not isinstance(i, InvalidItem)})
     found = await uow.plr.by_source(sender.org_id, EventKind.ACHIEVEMENT, refs)
-    batch = _Batch(sender, learners, found, today, clock.now())
+    batch = _Batch(sender, checker, found, today, clock.now())
     outcomes = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):
             outcomes.append(plr.invalid(item))
         elif isinstance(item, SubmitAchievement):
-            outcomes.append(batch.submit(index, item))
+            outcomes.append(await batch.submit(index, item))
         else:
             named = await uow.plr.get(item.event_id) if item.event_id else None
             if isinstance(item, AmendAchievement):
-                outcomes.append(batch.amend(index, item, named))
+                outcomes.append(await batch.amend(index, item, named))
             else:
                 outcomes.append(batch.withdraw(index, item, named))
     more, notices = await plr.commit_changes(uow, batch.changes, batch.now)
-    return OutcomesDraft(request_type, tuple(outcomes), tuple(batch.events() + more), tuple(notices))
+    return OutcomesDraft(request_type, tuple(outcomes), tuple(batch.events() + more), tuple(notices),
+                         tuple(checker.attempts))  # fmt: skip
 
 
 async def submit(uow: UnitOfWork, sender: Organisation, request: SubmitAchievement, today: date) -> OutcomesDraft:

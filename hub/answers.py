@@ -95,6 +95,20 @@ class AnswerDraft:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """A check of a learner's details, for the log of the learner it named (`about`, the master's
+    ULN; None: no such learner): its code, the fields that `differing`, `refused` unchecked by the
+    attempt limit, or a `note` saying why details that matched were answered as not verified."""
+
+    about: str | None
+    code: ResponseCode
+    verified: bool = False
+    differing: tuple[str, ...] = ()
+    refused: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class VerifiedItem:
     """One verified item; `learner` (the master when linked) only when it verified. For the
     audit: `about`, the master ULN of the learner it named, verified or not; the fields that
@@ -127,6 +141,7 @@ class OutcomesDraft:
     items: tuple[ItemOutcome, ...]
     events: tuple[Contract, ...] = ()
     notices: tuple[Notice, ...] = ()
+    attempts: tuple[Attempt, ...] = ()  # the learners' details checked, audited as verifications are
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,7 @@ class RecordDraft:
     description: str | None = None
     events: tuple[Contract, ...] = ()
     notices: tuple[Notice, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
 
 
 Draft = RecordDraft | AnswerDraft | VerificationDraft | OutcomesDraft | ReplyDraft | PortalDraft | PartnerDraft

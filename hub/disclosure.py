@@ -29,6 +29,7 @@ from hub import attempts, clock, plr, policy
 from hub.answers import (
     DESCRIPTIONS,
     AnswerDraft,
+    Attempt,
     DetailsChange,
     Draft,
     Notice,
@@ -287,13 +288,7 @@ async def _send_verification(
     results = []
     for item in draft.items:
         decision, outcome = _attempt(item, gate)
-        entry = AuditEntry(
-            at=at, recipient=recipient.org_id, uln=item.about, what=What.VERIFICATION.value,
-            purpose=Purpose.VERIFICATION.value, decision="allowed" if isinstance(decision, Allowed) else "refused",
-            reason=outcome, fields=decision.fields if isinstance(decision, Allowed) else (),
-            correlation_id=correlation_id,
-        )  # fmt: skip
-        await uow.audit.append(entry)
+        await _audit_attempt(uow, at, recipient, item.about, decision, outcome, correlation_id)
         uln = item.learner.uln if item.learner is not None and allowed else None
         if allowed and item.refused:
             description = attempts.REFUSAL
@@ -320,14 +315,44 @@ def _attempt(item: VerifiedItem, gate: Decision) -> tuple[Decision, str]:
     """What a verification attempt disclosed, and its outcome as the learner's log shows it."""
     if isinstance(gate, Refused):
         return gate, gate.reason
-    if item.refused:
-        return Refused(attempts.TOO_MANY_ATTEMPTS), f"{attempts.TOO_MANY_ATTEMPTS}: not checked"
-    if item.learner is not None:
-        return gate, f"verified {item.code}"
     if item.code is None:
         return Allowed(None, ()), "the item is not valid"
-    wrong = f": {', '.join(item.differing)} did not match" if item.differing else ""
-    return Allowed(None, ("response_code",)), f"not verified {item.code}{wrong}"
+    return _checked(Attempt(item.about, item.code, item.learner is not None, item.differing, item.refused))
+
+
+def _checked(attempt: Attempt) -> tuple[Decision, str]:
+    """What a check of a learner's details disclosed, whatever message asked it, and its outcome
+    as the learner's log shows it (the fields that differed are told to her, never the sender)."""
+    if attempt.refused:
+        return Refused(attempts.TOO_MANY_ATTEMPTS), f"{attempts.TOO_MANY_ATTEMPTS}: not checked"
+    if attempt.verified:
+        return Allowed(None, _FIELDS[What.VERIFICATION]), f"verified {attempt.code}"
+    why = f": {', '.join(attempt.differing)} did not match" if attempt.differing else ""
+    why += f": {attempt.note}" if attempt.note else ""
+    return Allowed(None, ("response_code",)), f"not verified {attempt.code}{why}"
+
+
+async def _audit_attempt(
+    uow: UnitOfWork, at: datetime, recipient: Organisation, uln: str | None, decision: Decision, outcome: str,
+    correlation_id: str | None,
+) -> None:  # fmt: skip
+    entry = AuditEntry(
+        at=at, recipient=recipient.org_id, uln=uln, what=What.VERIFICATION.value,
+        purpose=Purpose.VERIFICATION.value, decision="allowed" if isinstance(decision, Allowed) else "refused",
+        reason=outcome, fields=decision.fields if isinstance(decision, Allowed) else (),
+        correlation_id=correlation_id,
+    )  # fmt: skip
+    await uow.audit.append(entry)
+
+
+async def _audit_attempts(
+    uow: UnitOfWork, at: datetime, recipient: Organisation, checks: Sequence[Attempt], correlation_id: str | None
+) -> None:
+    """Log every check of a learner's details an achievement, enrolment or record request made,
+    in the log of the learner it named, as a verification is logged."""
+    for attempt in checks:
+        decision, outcome = _checked(attempt)
+        await _audit_attempt(uow, at, recipient, attempt.about, decision, outcome, correlation_id)
 
 
 def _refusal(decision: Decision) -> str:
@@ -339,6 +364,7 @@ async def _send_outcomes(
     headers: dict[str, str] | None,
 ) -> None:  # fmt: skip
     """Receipts: each item's outcome, and the ULN it is held under, to the organisation that sent it."""
+    await _audit_attempts(uow, at, recipient, draft.attempts, correlation_id)
     decision = _decide_plr(recipient, What.RECEIPT, Purpose.RECEIPT)
     items: list[ItemOutcome] = []
     for item in draft.items:
@@ -530,6 +556,7 @@ async def _send_record(
 ) -> None:
     """A record request's answer: what the policy allows for the purpose (each item ruled and
     audited), WSEC0206 when the learner does not share, or the verification's refusal."""
+    await _audit_attempts(uow, at, partner, draft.attempts, correlation_id)
     granted: list[tuple[Offer, Grant]] = []
     code = draft.code
     if draft.offers:

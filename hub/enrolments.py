@@ -2,7 +2,8 @@
 
 A provider publishes the enrolment when the learner starts and again, with a higher version,
 when it changes (actual end date, outcome). The learner is verified as an achievement's is,
-and the provider is linked to the learner (it now has a learner it submitted).
+within the same attempt limit, and the provider is linked to the learner (it now has a
+learner it submitted).
 """
 
 from collections.abc import Sequence
@@ -12,20 +13,21 @@ from functools import partial
 from contracts.base import Contract
 from contracts.plr import ItemOutcome, ParticipationRecorded, PublishEnrolment
 from hub import clock, plr
-from hub.answers import Notice, OutcomesDraft
+from hub.answers import Attempt, Notice, OutcomesDraft
 from hub.grades import date_out_of_range
 from hub.model import EventKind, LearningEvent, Organisation
 from hub.ports import UnitOfWork
-from hub.verification import Claim, judge, load
+from hub.verification import Checker, Claim
 
 ACTION = "publish"
 _KEPT = {"learning_aim_reference", "learning_aim_title", "start_date", "planned_end_date", "actual_end_date", "outcome"}
 
 
 def _answer(
-    kind: str, outcome: ItemOutcome, events: Sequence[Contract] = (), notices: Sequence[Notice] = ()
-) -> OutcomesDraft:
-    return OutcomesDraft(kind, (outcome,), tuple(events), tuple(notices))
+    kind: str, outcome: ItemOutcome, events: Sequence[Contract] = (), notices: Sequence[Notice] = (),
+    attempts: Sequence[Attempt] = (),
+) -> OutcomesDraft:  # fmt: skip
+    return OutcomesDraft(kind, (outcome,), tuple(events), tuple(notices), tuple(attempts))
 
 
 async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolment, today: date) -> OutcomesDraft:
@@ -36,8 +38,10 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
         why = date_out_of_range(name, value, today) if value else None
         if why:
             return answer(plr.rejected(0, ACTION, ref, "date_out_of_range", why))
+    checker = await Checker.load(uow, sender, [request.uln])
+    answer = partial(_answer, request.message_type, attempts=checker.attempts)
     claim = Claim(request.uln, request.given_name, request.family_name, request.date_of_birth)
-    verdict = judge(claim, await load(uow, [request.uln]))
+    verdict = await checker.judge(claim)
     if verdict.learner is None:
         return answer(plr.unverified(0, ACTION, ref, verdict, request.uln))
     fields = request.model_dump(mode="json", include=_KEPT)

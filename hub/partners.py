@@ -1,5 +1,11 @@
-"""A partner's request for a learner's record: verified like an awarding organisation's, then
-answered with what the policy allows for the purpose, or the LRS's refusal, never more."""
+"""A partner's request for a learner's record: verified like an awarding organisation's, within
+the same attempt limit, then answered with what the policy allows for the purpose, or the LRS's
+refusal, never more.
+
+A partner whose agreement reaches only learners who nominated it learns nothing of a learner who
+has not: the answer, and the attempt counted, are those for details that match no learner. Else
+its record requests would tell it which ULNs and names belong together, nominated or not.
+"""
 
 from datetime import date
 
@@ -7,10 +13,21 @@ from contracts.codes import ResponseCode
 from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRecord
 from hub import clock, feeds, plr
 from hub.answers import PartnerDraft, RecordDraft
-from hub.model import Organisation
-from hub.policy import Denial, Feed, agreement_for
+from hub.attempts import REFUSAL
+from hub.model import Learner, Organisation
+from hub.policy import Agreement, Consent, Denial, Feed, Scope, agreement_for
 from hub.ports import UnitOfWork
-from hub.verification import Claim, judge, load
+from hub.verification import Checker, Claim
+
+NOT_NOMINATED = "the learner has not nominated the partner: answered as not verified"
+
+
+async def _reaches(uow: UnitOfWork, partner: str, agreement: Agreement, learner: Learner, today: date) -> bool:
+    """Whether the agreement reaches this learner at all (her sharing and choices aside)."""
+    if agreement.scope != Scope.NOMINATED:
+        return True
+    consent = (await uow.sharing.consents([learner.uln])).get(learner.uln) or Consent(learner.uln)
+    return consent.nominated(partner, today)
 
 
 async def request_record(uow: UnitOfWork, sender: Organisation, request: RequestRecord, today: date) -> RecordDraft:
@@ -20,16 +37,23 @@ async def request_record(uow: UnitOfWork, sender: Organisation, request: Request
     match a learner: the register does not verify identities for organisations it shares nothing with.
     """
     agreements = await uow.sharing.agreements()
-    if all(isinstance(agreement_for(agreements, sender.org_id, request.purpose, f, today), Denial) for f in Feed):
+    covering = [agreement_for(agreements, sender.org_id, request.purpose, f, today) for f in Feed]
+    agreement = next((a for a in covering if not isinstance(a, Denial)), None)
+    if agreement is None:
         why = "no data sharing agreement in force covers this purpose: nothing is verified or shared"
         return RecordDraft(ResponseCode.NOT_VERIFIED, request.purpose, (), request.uln, why)
-    verdict = judge(Claim(request.uln, request.given_name, request.family_name), await load(uow, [request.uln]))
+    checker = await Checker.load(uow, sender, [request.uln])
+    verdict = await checker.judge(Claim(request.uln, request.given_name, request.family_name))
+    if verdict.learner is not None and not await _reaches(uow, sender.org_id, agreement, verdict.learner, today):
+        verdict = await checker.fail(verdict, NOT_NOMINATED)
+    attempts = tuple(checker.attempts)
     if verdict.learner is None:
-        return RecordDraft(verdict.code, request.purpose, (), request.uln)
+        refusal = REFUSAL if verdict.refused else None
+        return RecordDraft(verdict.code, request.purpose, (), request.uln, refusal, attempts=attempts)
     learner = verdict.learner
     _, entries = await plr.record_of(uow, learner.uln)
     offers = feeds.current_offers(learner, entries)
-    return RecordDraft(verdict.code, request.purpose, tuple(offers), learner.uln)
+    return RecordDraft(verdict.code, request.purpose, tuple(offers), learner.uln, attempts=attempts)
 
 
 async def acknowledge(uow: UnitOfWork, sender: Organisation, request: AcknowledgeNotices, today: date) -> PartnerDraft:

@@ -17,6 +17,7 @@ from contracts.codes import ResponseCode
 from contracts.learner import RejectionError
 from contracts.plr import ChallengeOutcome, ChallengeResolved, ItemOutcome, ItemReason, LearningEventView
 from hub.answers import Notice
+from hub.attempts import REFUSAL
 from hub.bulk import InvalidItem
 from hub.model import ChallengeStatus, EventKind, LearnerStatus, LearningEvent
 from hub.ports import UnitOfWork
@@ -45,15 +46,19 @@ def invalid(item: InvalidItem) -> ItemOutcome:
     return rejected(item.index, item.action, item.ref, "invalid_item", "the item is not valid", None, item.errors)
 
 
+# One answer for a ULN nobody has and for any detail that differs: naming the fields would tell a
+# guesser the rest were right (the names, then the date of birth), and "no such learner" which
+# ULNs exist. The learner's audit log keeps which fields differed.
+NOT_VERIFIED = "Learner could not be verified: the ULN and the details sent do not identify one learner"
+
+
 def unverified(index: int, action: str, ref: str, verdict: Verdict, uln: str) -> ItemOutcome:
-    """The answer to an item whose learner did not verify."""
+    """The answer to an item whose learner did not verify, or was not checked (the attempt limit)."""
     if verdict.code == ResponseCode.INVALID_ULN:
         return rejected(index, action, ref, "invalid_uln", f"ULN {uln} fails its check digit", verdict.code)
-    if not verdict.differing:
-        return rejected(index, action, ref, "unknown_uln", f"no learner has ULN {uln}", ResponseCode.NOT_VERIFIED)
-    wrong = ", ".join(verdict.differing)
-    return rejected(index, action, ref, "not_verified", f"these do not match the learner of ULN {uln}: {wrong}",
-                    ResponseCode.NOT_VERIFIED)  # fmt: skip
+    if verdict.refused:
+        return rejected(index, action, ref, "too_many_attempts", REFUSAL, ResponseCode.NOT_VERIFIED)
+    return rejected(index, action, ref, "not_verified", NOT_VERIFIED, ResponseCode.NOT_VERIFIED)
 
 
 def applied(

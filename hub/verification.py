@@ -9,7 +9,10 @@ names; exam entries keep the old one); and the birth date and gender must agree 
 A linked ULN is verified against its master and answered with the master's ULN.
 
 Every check counts towards the attempt limit (hub/attempts.py): a sender that failed too often
-for a learner is refused unchecked, so verification cannot be used to guess a birth date.
+for a learner is refused unchecked, so verification cannot be used to guess a birth date. Every
+message type that checks a learner's details (verify, achievements, enrolments, partners' record
+requests) goes through one `Checker` a message, so they share the count. Which fields differed
+is kept for the learner's audit log only: told to the sender, it would confirm the rest.
 """
 
 from collections.abc import Sequence
@@ -19,7 +22,7 @@ from datetime import date
 from contracts.codes import Gender, ResponseCode
 from contracts.plr import VerifyItem, VerifyLearner, VerifyLearners
 from hub import clock
-from hub.answers import VerificationDraft, VerifiedItem
+from hub.answers import Attempt, VerificationDraft, VerifiedItem
 from hub.attempts import Attempts
 from hub.bulk import InvalidItem
 from hub.model import Learner, LearnerStatus, Organisation
@@ -74,6 +77,11 @@ class Verdict:
     def verified(self) -> bool:
         return self.learner is not None
 
+    @property
+    def attempt(self) -> Attempt:
+        """This check as the learner's audit log records it."""
+        return Attempt(self.about, self.code, self.verified, self.differing, self.refused)
+
 
 async def load(uow: UnitOfWork, ulns: Sequence[str]) -> dict[str, Learner]:
     """The learners of `ulns` and the masters of any linked among them, in two round trips at most."""
@@ -93,6 +101,15 @@ def _learner_of(uln: str, learners: dict[str, Learner]) -> tuple[Learner | None,
     return learner, linked
 
 
+def _differing_any(claim: Claim, learner: Learner, issued: Learner | None) -> list[str]:
+    """What differs from the master's details, or nothing when the details a linked ULN was
+    issued with agree instead."""
+    wrong = differing(learner, claim)
+    if wrong and issued is not None and issued is not learner and not differing(issued, claim):
+        return []
+    return wrong
+
+
 def counted_as(uln: str, learners: dict[str, Learner]) -> str:
     """The ULN attempts on `uln` count under: its master's, or itself when no learner has it."""
     learner, _ = _learner_of(uln, learners)
@@ -106,33 +123,54 @@ def judge(claim: Claim, learners: dict[str, Learner]) -> Verdict:
     learner, linked = _learner_of(claim.uln, learners)
     if learner is None:
         return Verdict(ResponseCode.NOT_VERIFIED)
-    wrong = differing(learner, claim)
+    wrong = _differing_any(claim, learner, learners.get(claim.uln) if linked else None)
     if wrong:
         return Verdict(ResponseCode.NOT_VERIFIED, differing=tuple(wrong), about=learner.uln)
     return Verdict(ResponseCode.LINKED_LEARNER if linked else ResponseCode.EXACT_MATCH, learner, about=learner.uln)
 
 
-async def attempts_for(
-    uow: UnitOfWork, sender: Organisation, ulns: Sequence[str], learners: dict[str, Learner]
-) -> Attempts:
-    """The sender's failed attempts on the learners of `ulns`, in one round trip."""
-    # No check digit test here: a ULN failing it is never counted, so its count is simply absent.
-    return await Attempts.load(uow, sender.org_id, [counted_as(u, learners) for u in ulns], clock.now())
+class Checker:
+    """One message's checks of learners' details: the learners and the sender's failed attempts
+    loaded once, then each claim judged in the order sent, within the attempt limit."""
 
+    def __init__(self, learners: dict[str, Learner], attempts: Attempts) -> None:
+        self.learners = learners
+        self._attempts = attempts
+        self.attempts: list[Attempt] = []  # every check, in order, for the learners' audit logs
 
-async def judge_counted(claim: Claim, learners: dict[str, Learner], attempts: Attempts) -> Verdict:
-    """`judge` within the attempt limit: refused unchecked past it, and a failure counted.
+    @classmethod
+    async def load(cls, uow: UnitOfWork, sender: Organisation, ulns: Sequence[str]) -> "Checker":
+        """Fetch the learners of `ulns` and the sender's failures on them (three round trips at most)."""
+        learners = await load(uow, ulns)
+        # No check digit test here: a ULN failing it is never counted, so its count is simply absent.
+        counted = [counted_as(u, learners) for u in ulns]
+        return cls(learners, await Attempts.load(uow, sender.org_id, counted, clock.now()))
 
-    The refusal depends only on the count, never on the claim, so it tells a guesser nothing.
-    """
-    counted = counted_as(claim.uln, learners)
-    if attempts.exhausted(counted):
-        learner, _ = _learner_of(claim.uln, learners)
-        return Verdict(ResponseCode.NOT_VERIFIED, about=learner.uln if learner else None, refused=True)
-    verdict = judge(claim, learners)
-    if verdict.code == ResponseCode.NOT_VERIFIED:  # not WSEC0136: a bad check digit names no learner
-        await attempts.failed(counted)
-    return verdict
+    async def judge(self, claim: Claim) -> Verdict:
+        """`judge` within the attempt limit: refused unchecked past it, and a failure counted.
+
+        The refusal depends only on the count, never on the claim, so it tells a guesser nothing.
+        """
+        counted = counted_as(claim.uln, self.learners)
+        if self._attempts.exhausted(counted):
+            learner, _ = _learner_of(claim.uln, self.learners)
+            verdict = Verdict(ResponseCode.NOT_VERIFIED, about=learner.uln if learner else None, refused=True)
+        else:
+            verdict = judge(claim, self.learners)
+            if verdict.code == ResponseCode.NOT_VERIFIED:  # not WSEC0136: a bad check digit names no learner
+                await self._attempts.failed(counted)
+        if verdict.code != ResponseCode.INVALID_ULN:
+            self.attempts.append(verdict.attempt)
+        return verdict
+
+    async def fail(self, verdict: Verdict, why: str) -> Verdict:
+        """Count a verified claim as failed after all (`why`, for the learner's log): for a sender
+        that must not learn the learner exists, it is answered and counted as a wrong guess."""
+        assert verdict.learner is not None
+        await self._attempts.failed(verdict.learner.uln)
+        failed = Verdict(ResponseCode.NOT_VERIFIED, about=verdict.learner.uln)
+        self.attempts[-1] = Attempt(failed.about, failed.code, note=why)
+        return failed
 
 
 def _claim(item: VerifyItem) -> Claim:
@@ -142,9 +180,7 @@ def _claim(item: VerifyItem) -> Claim:
 async def verify(
     uow: UnitOfWork, sender: Organisation, request_type: str, items: Sequence[VerifyItem | InvalidItem]
 ) -> VerificationDraft:
-    ulns = [i.uln for i in items if isinstance(i, VerifyItem)]
-    learners = await load(uow, ulns)
-    attempts = await attempts_for(uow, sender, ulns, learners)
+    checker = await Checker.load(uow, sender, [i.uln for i in items if isinstance(i, VerifyItem)])
     results = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):
@@ -153,7 +189,7 @@ async def verify(
             code = ResponseCode.INVALID_ULN if item.only_wrong("uln") else None
             results.append(VerifiedItem(index, item.ref, item.field("uln"), code, None, item.errors))
             continue
-        verdict = await judge_counted(_claim(item), learners, attempts)
+        verdict = await checker.judge(_claim(item))
         results.append(VerifiedItem(index, item.ref, item.uln, verdict.code, verdict.learner, about=verdict.about,
                                     differing=verdict.differing, refused=verdict.refused))  # fmt: skip
     return VerificationDraft(request_type, tuple(results))

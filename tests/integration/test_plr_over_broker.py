@@ -3,7 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -13,7 +13,9 @@ from aio_pika.abc import AbstractQueue
 from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
+from hub.attempts import ATTEMPT_LIMIT, REFUSAL
 from hub.disclosure import show_record
+from hub.plr import NOT_VERIFIED
 from hub.routing import EVENTS_EXCHANGE
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import AMELIA, Mis, body, dead_letter, register
@@ -121,7 +123,7 @@ async def test_bulk_records_the_good_items_answers_each_and_announces_them(
     assert [(i["index"], i["outcome"], i["reason"]) for i in receipt["items"]] == [
         (0, "recorded", None),
         (1, "rejected", "grade_outside_scale"),
-        (2, "rejected", "unknown_uln"),
+        (2, "rejected", "not_verified"),
     ]
     recorded = json.loads(event.body)["items"]
     assert (event.type, [(e["uln"], e["result_id"], e["grade"]) for e in recorded]) == (
@@ -240,3 +242,38 @@ async def test_bad_bulk_is_rejected_to_its_sender_and_dead_lettered_from_the_rec
     assert rejected["reason"] == "malformed_json"
     assert (dead.headers or {}).get("x-lrs-queue") == "lrs.records"
     assert refused["reason"] == "sender_not_allowed"
+
+
+async def test_a_bulk_of_1000_birth_dates_tells_a_hostile_awarding_organisation_nothing(
+    hub: Hub, amelia: str, awarding: OrgLogin
+) -> None:
+    """An AO with a learner's ULN and names submits 1,000 achievements with 1,000 dates of birth, the
+    right one among them: five are checked and fail, the rest are refused alike, nothing is
+    recorded, and every check is in her audit log."""
+    born = date.fromisoformat(AMELIA["date_of_birth"])
+    births = [born + timedelta(days=n - 500) for n in range(1000)]  # the right one is item 500
+    items = [{"action": "submit"} | gcse(amelia, f"GUESS-{n}", date_of_birth=d.isoformat())
+             for n, d in enumerate(births)]  # fmt: skip
+    async with Mis(awarding.amqp_url, awarding.org.org_id) as mis:
+        request_id = await mis.send("achievement.bulk.v1", {"items": items})
+        receipt = body(await mis.answer(timeout_s=60))
+    outcomes = [(i["index"], i["outcome"], i["reason"], i["response_code"], i["uln"], i["description"])
+                for i in receipt["items"]]  # fmt: skip
+    checked = [(n, "rejected", "not_verified", "WSEC0208", None, NOT_VERIFIED) for n in range(ATTEMPT_LIMIT)]
+    refused = [(n, "rejected", "too_many_attempts", "WSEC0208", None, REFUSAL) for n in range(ATTEMPT_LIMIT, 1000)]
+    assert (receipt["applied"], receipt["rejected"], outcomes) == (0, 1000, checked + refused)
+    async with hub.pool.acquire() as conn:
+        recorded = await conn.fetchval("SELECT count(*) FROM learning_event WHERE uln = $1", amelia)
+        audited = await conn.fetch(
+            """
+            SELECT recipient, uln, decision, reason, count(*) AS n FROM audit_log
+            WHERE correlation_id = $1 AND what = 'learner.verification'
+            GROUP BY recipient, uln, decision, reason ORDER BY n
+            """,
+            request_id,
+        )
+    ao = awarding.org.org_id
+    assert (recorded, [tuple(r) for r in audited]) == (0, [
+        (ao, amelia, "allowed", "not verified WSEC0208: date_of_birth did not match", ATTEMPT_LIMIT),
+        (ao, amelia, "refused", "too_many_attempts: not checked", 1000 - ATTEMPT_LIMIT),
+    ])  # fmt: skip

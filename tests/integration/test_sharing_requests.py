@@ -222,7 +222,8 @@ async def test_learner_reads_their_record_a_preview_that_matches_the_partners_an
     hub: Hub, provider: OrgLogin, add_org: AddOrg
 ) -> None:
     """Through the portal a learner reads their full record, previews exactly what a partner then
-    receives, and reads each of the partner's decisions with its agreement and consent versions."""
+    receives, and reads the partner's check of her details and each of its decisions with its
+    agreement and consent versions."""
     partner, awarding = await add_org(OrganisationKind.PARTNER), await add_org(OrganisationKind.AWARDING_ORGANISATION)
     portal = await add_org(OrganisationKind.LEARNER_PORTAL)
     feeds = frozenset({Feed.ACHIEVEMENTS, Feed.LEARNER_DETAILS})
@@ -260,6 +261,7 @@ async def test_learner_reads_their_record_a_preview_that_matches_the_partners_an
     ]
     a = agreement.agreement_id
     assert (disclosures["uln"], decisions) == (uln, [
+        ("learner.verification", "allowed", ["uln", "response_code"], None, None, None),  # the check of her names
         ("feed.learner_details:details", "allowed", ["family_name", "uln"], a, 1, 1),
         (f"feed.achievements:{maths}", "allowed", ["grade", "subject", "uln"], a, 1, 1),
         (f"feed.achievements:{art}", "refused", [], a, 1, 1),

@@ -19,6 +19,7 @@ from contracts.plr import (
 )
 from hub.inbound import Handled
 from hub.model import EventKind, Learner, LearnerStatus, LearningEvent, Organisation
+from hub.plr import NOT_VERIFIED
 from hub.ports import OutboundMessage
 from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
 
@@ -195,13 +196,11 @@ async def test_linked_uln_is_recorded_against_its_master(
     assert [e.uln for e in audited(hub_db, "plr.receipt")] == [amelia.uln]
 
 
-async def test_unknown_uln_is_refused(hub_db: FakeUnitOfWorkFactory, awarding: Organisation) -> None:
-    """A valid ULN nobody has is refused unknown_uln (WSEC0208) and nothing is recorded."""
+async def test_unknown_uln_is_refused_as_not_verified(hub_db: FakeUnitOfWorkFactory, awarding: Organisation) -> None:
+    """A valid ULN nobody has is refused not_verified (WSEC0208), as wrong details are, and nothing is recorded."""
     nobody, ref = fresh_uln(), fresh_ref()
     item = await submit(hub_db, awarding, nobody, ref)
-    assert item == rejected(
-        0, "submit", ref, "unknown_uln", f"no learner has ULN {nobody}", response_code=ResponseCode.NOT_VERIFIED
-    )
+    assert item == rejected(0, "submit", ref, "not_verified", NOT_VERIFIED, response_code=ResponseCode.NOT_VERIFIED)
     assert (hub_db.state.events, published(hub_db)) == ({}, [])
 
 
@@ -227,16 +226,17 @@ async def test_uln_failing_its_check_digit_is_refused(hub_db: FakeUnitOfWorkFact
 async def test_demographics_not_matching_are_refused_not_verified(
     hub_db: FakeUnitOfWorkFactory, awarding: Organisation, amelia: Learner, claim: dict[str, str], wrong: str
 ) -> None:
-    """Names or a birth date that do not fit the learner of the ULN are refused not_verified, naming the fields."""
+    """Names or a birth date that do not fit the learner of the ULN are refused not_verified without naming
+    the fields (that would confirm the others); the learner's audit log names them."""
     ref = fresh_ref()
     item = await submit(hub_db, awarding, amelia.uln, ref, **claim)
-    assert item == rejected(
-        0, "submit", ref, "not_verified", f"these do not match the learner of ULN {amelia.uln}: {wrong}",
-        response_code=ResponseCode.NOT_VERIFIED,
-    )  # fmt: skip
+    assert item == rejected(0, "submit", ref, "not_verified", NOT_VERIFIED, response_code=ResponseCode.NOT_VERIFIED)
     assert (hub_db.state.events, published(hub_db)) == ({}, [])
     # The refusal still goes to the AO, audited, but discloses no ULN.
     assert [(e.uln, e.decision) for e in audited(hub_db, "plr.receipt")] == [(None, "allowed")]
+    assert [(e.uln, e.reason) for e in audited(hub_db, "learner.verification")] == [
+        (amelia.uln, f"not verified WSEC0208: {wrong} did not match")
+    ]
 
 
 async def test_previous_family_name_verifies_a_submission(
@@ -666,8 +666,7 @@ async def test_bulk_applies_the_good_items_and_answers_each_bad_one_by_index(
             index=0, action="submit", ref=refs[0], outcome="recorded", response_code=ResponseCode.EXACT_MATCH,
             description="recorded", uln=amelia.uln, event_id=first.event_id, version=1,
         ),
-        rejected(1, "submit", refs[1], "unknown_uln", f"no learner has ULN {nobody}",
-                 response_code=ResponseCode.NOT_VERIFIED),
+        rejected(1, "submit", refs[1], "not_verified", NOT_VERIFIED, response_code=ResponseCode.NOT_VERIFIED),
         rejected(2, "submit", refs[2], "invalid_item", "the item is not valid",
                  errors=[RejectionError(loc="version", message="Input should be a valid integer")]),
         rejected(3, "", refs[3], "invalid_item", "the item is not valid",

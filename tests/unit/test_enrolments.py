@@ -9,6 +9,7 @@ from contracts.codes import ResponseCode
 from contracts.learner import MessageRejected, RejectionError
 from contracts.plr import ItemOutcome, LearningEventOutcomes, ParticipationRecorded
 from hub.model import EventKind, Learner, LearnerStatus, LearningEvent, Organisation
+from hub.plr import NOT_VERIFIED
 from hub.ports import OutboundMessage
 from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
 
@@ -285,23 +286,21 @@ async def test_enrolment_claiming_another_providers_ukprn_is_a_sender_mismatch(
 
 
 async def test_unknown_uln_is_refused_and_links_nobody(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
-    """An enrolment for a ULN nobody has is refused unknown_uln and the provider is linked to no one."""
+    """An enrolment for a ULN nobody has is refused not_verified, as wrong details are, and links no one."""
     nobody, ref = fresh_uln(), fresh_ref("E")
     item = await publish(hub_db, college, nobody, ref)
-    assert item == rejected(ref, "unknown_uln", f"no learner has ULN {nobody}", response_code=ResponseCode.NOT_VERIFIED)
+    assert item == rejected(ref, "not_verified", NOT_VERIFIED, response_code=ResponseCode.NOT_VERIFIED)
     assert (hub_db.state.events, hub_db.state.provider_links) == ({}, set())
 
 
 async def test_learner_not_verifying_is_refused_and_not_linked(
     hub_db: FakeUnitOfWorkFactory, college: Organisation, amelia: Learner
 ) -> None:
-    """An enrolment whose birth date does not fit the ULN is refused not_verified, and gives no link to the learner."""
+    """An enrolment whose birth date does not fit the ULN is refused not_verified, not saying which field
+    differed, and gives no link to the learner."""
     ref = fresh_ref("E")
     item = await publish(hub_db, college, amelia.uln, ref, date_of_birth="2008-04-21")
-    assert item == rejected(
-        ref, "not_verified", f"these do not match the learner of ULN {amelia.uln}: date_of_birth",
-        response_code=ResponseCode.NOT_VERIFIED,
-    )  # fmt: skip
+    assert item == rejected(ref, "not_verified", NOT_VERIFIED, response_code=ResponseCode.NOT_VERIFIED)
     assert hub_db.state.provider_links == {(amelia.uln, "10000001")}
 
 

@@ -100,13 +100,35 @@ async def test_linked_uln_is_answered_with_its_master(hub_db: FakeUnitOfWorkFact
     assert [e.uln for e in audited(hub_db, "learner.verification")] == [master.uln]
 
 
-async def test_linked_uln_is_checked_against_the_masters_names(
+async def test_linked_uln_verifies_with_the_names_it_was_issued_with(
     hub_db: FakeUnitOfWorkFactory, awarding: Organisation
 ) -> None:
-    """Names that fit only the linked (duplicate) record, not its master, do not verify."""
+    """Names that fit only the linked (duplicate) record, not its master, verify as find_by_uln accepts
+    them: WSRC0022 with the master's ULN."""
     master = hub_db.add_learner(learner(given_name="Grace"))
     linked = hub_db.add_learner(Learner(fresh_uln(), details(), status=LearnerStatus.LINKED, master_uln=master.uln))
-    assert await verify_one(hub_db, awarding, **verify_item(linked.uln)) == not_verified(linked.uln)
+    assert await verify_one(hub_db, awarding, **verify_item(linked.uln)) == VerificationResult(
+        index=0, supplied_uln=linked.uln, response_code=ResponseCode.LINKED_LEARNER,
+        description="Linked learner: master record substituted", uln=master.uln,
+    )  # fmt: skip
+
+
+async def test_linked_uln_with_names_of_neither_record_is_not_verified(
+    hub_db: FakeUnitOfWorkFactory, awarding: Organisation
+) -> None:
+    """Names that fit neither the linked record nor its master do not verify."""
+    master = hub_db.add_learner(learner(given_name="Grace"))
+    linked = hub_db.add_learner(Learner(fresh_uln(), details(), status=LearnerStatus.LINKED, master_uln=master.uln))
+    assert await verify_one(hub_db, awarding, **verify_item(linked.uln, given_name="Ruth")) == not_verified(linked.uln)
+
+
+async def test_the_master_uln_does_not_verify_with_a_linked_records_names(
+    hub_db: FakeUnitOfWorkFactory, awarding: Organisation
+) -> None:
+    """The linked record's names verify only through the linked ULN, not through the master's own."""
+    master = hub_db.add_learner(learner(given_name="Grace"))
+    hub_db.add_learner(Learner(fresh_uln(), details(), status=LearnerStatus.LINKED, master_uln=master.uln))
+    assert await verify_one(hub_db, awarding, **verify_item(master.uln)) == not_verified(master.uln)
 
 
 @pytest.mark.parametrize(
