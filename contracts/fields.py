@@ -1,5 +1,6 @@
 """Constrained field types shared by the contracts, with the LRS lengths and patterns."""
 
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -19,8 +20,28 @@ OrgId = Annotated[
     Field(description="UKPRN (8 digits) or awarding organisation id (6 digits)"),
     StringConstraints(pattern=r"^[0-9]{6,8}$"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35, pattern=_PRINTABLE)]
-OptionalName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=35, pattern=_PRINTABLE)]
+
+
+def _a_name(value: str) -> str:
+    # A name holds a letter ("." and "--" are not names, and two of them must never agree), and
+    # no invisible format character: bidirectional controls and zero-width characters make one
+    # name look like another. (Checked here rather than as a pattern: JSON Schema's regexes
+    # cannot say "a letter of any script" portably, and the published pattern stays as it was.)
+    if value and not any(c.isalpha() for c in value):
+        raise ValueError("a name must contain at least one letter")
+    if any(unicodedata.category(c) == "Cf" for c in value):
+        raise ValueError("a name must not contain invisible format characters (bidirectional or zero-width)")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=35, pattern=_PRINTABLE),
+    AfterValidator(_a_name),
+]
+OptionalName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=35, pattern=_PRINTABLE), AfterValidator(_a_name)
+]
 Text254 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=_PRINTABLE)]
 Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255, pattern=_PRINTABLE)]
 Notes = Annotated[str, StringConstraints(max_length=4000)]

@@ -86,6 +86,8 @@ def _name_forms(key: str) -> frozenset[str]:
 
 def _name_level(ours: str, theirs: str, given: bool) -> str:
     a, b = name_key(ours), name_key(theirs)
+    if not a or not b:
+        return "differs"  # a name with no letter (data from before names needed one) agrees with nothing
     if a == b:
         return "exact"
     if given and _name_forms(a) & _name_forms(b):

@@ -49,6 +49,37 @@ def test_accents_apostrophes_hyphens_and_case_in_names_are_ignored(
     assert match_learner(query(given_name=asked[0], family_name=asked[1]), [someone]) == exact(someone)
 
 
+@pytest.mark.parametrize(
+    ("given", "family"),
+    [
+        ("\u0410melia", "Okafor"),  # a Cyrillic capital A
+        ("Amelia", "\u041ekaf\u043er"),  # Cyrillic O and o
+        ("\u0430m\u0435li\u0430", "Okafor"),  # Cyrillic a, e, a
+        ("\uff21melia", "Okafor"),  # a fullwidth A
+        ("Amel\u0456a", "\u039fkafor"),  # a Ukrainian i, a Greek capital omicron
+    ],
+)
+def test_look_alike_letters_of_other_scripts_match_the_latin_name(given: str, family: str) -> None:
+    """A name written with homoglyphs (Cyrillic or Greek look-alikes, fullwidth forms) is the
+    Latin name it imitates, so it finds that learner rather than being registered beside her."""
+    amelia = learner()
+    assert match_learner(query(given_name=given, family_name=family), [amelia]) == exact(amelia)
+
+
+def test_a_name_wholly_of_another_script_is_not_folded_into_latin() -> None:
+    """A real Cyrillic name (with letters that have no Latin twin) keeps its own letters."""
+    sergei = learner(given_name="\u0421\u0435\u0440\u0433\u0435\u0439")  # Сергей
+    assert match_learner(query(given_name="Sergei"), [sergei]).outcome != MatchOutcome.EXACT
+
+
+def test_names_with_no_letters_never_agree() -> None:
+    """Names holding no letter (stored before the contract refused them) never match each other exactly."""
+    punctuation = details().model_dump() | {"given_name": "-", "family_name": "'"}
+    nobody = Learner(uln=learner().uln, details=details().model_construct(**punctuation))
+    asked = query().model_construct(**(query().model_dump() | {"given_name": ". ", "family_name": "--"}))
+    assert match_learner(asked, [nobody]).outcome != MatchOutcome.EXACT
+
+
 def test_a_twin_is_only_a_possible_match_for_the_other() -> None:
     """Asking for one twin when only the other is registered gives a possible match, never exact."""
     amelia = learner()
