@@ -76,9 +76,12 @@ BatchId = Annotated[str, StringConstraints(pattern=r"^LRB_[0-9]{8}_[0-9]{12}$")]
 
 
 def _not_a_bool(value: object) -> object:
-    # JSON true equals 1 in Python, so an enum lookup would read it as a code: refuse it.
+    # JSON true equals 1 in Python, and 1.0 passes pydantic's strict enum check, so an enum
+    # lookup would read either as a code: refuse both.
     if isinstance(value, bool):
         raise ValueError("a code is a number, not true/false")
+    if isinstance(value, float):
+        raise ValueError("a code is a whole number, not a decimal")
     return value
 
 

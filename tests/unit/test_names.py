@@ -1,4 +1,6 @@
-"""Names hold a letter and no invisible format characters; anything else is refused by the contract."""
+"""Names hold a letter and no invisible format characters, codes are whole numbers; the contract refuses the rest."""
+
+import json
 
 import pytest
 from pydantic import ValidationError
@@ -31,3 +33,14 @@ def test_a_name_without_a_letter_or_with_invisible_characters_is_refused(given: 
 def test_real_names_of_any_script_pass(given: str) -> None:
     """Names with accents, apostrophes, hyphens and other scripts are names."""
     assert RegisterLearner.model_validate(register_body("10030488", given_name=given)).learner.given_name == given
+
+
+@pytest.mark.parametrize("field", ["gender", "verification_type", "ability_to_share"])
+def test_a_code_sent_as_a_decimal_is_refused(field: str) -> None:
+    """A code list value is a whole number: 1.0 is refused as a bool would be."""
+    body = register_body("10030488", **{field: 1.0})
+    with pytest.raises(ValidationError) as e:
+        RegisterLearner.model_validate_json(json.dumps(body), strict=True)
+    assert [(err["loc"], err["msg"]) for err in e.value.errors()] == [
+        (("learner", field), "Value error, a code is a whole number, not a decimal")
+    ]
