@@ -62,5 +62,15 @@ class BrokerAdmin:
             {"exchange": INBOUND_EXCHANGE, "write": f"^{re.escape(org_id)}\\.", "read": "^$"},
         )
 
+    async def set_password(self, user: str, password: str) -> None:
+        """Change an organisation's password; its permissions stay as they are."""
+        await self._call("PUT", f"/users/{quote(user)}", {"password": password, "tags": ""})
+
+    async def close_connections_of(self, user: str) -> None:
+        """Close every connection the user has open (on any vhost)."""
+        response = await self._call("GET", f"/connections/username/{quote(user)}")
+        for connection in response.json():
+            await self._call("DELETE", f"/connections/{quote(connection['name'], safe='')}")
+
     async def delete_user(self, user: str) -> None:
         await self._call("DELETE", f"/users/{quote(user)}")
