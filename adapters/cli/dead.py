@@ -14,7 +14,7 @@ def list_(limit: int = typer.Option(100, help="at most this many")) -> None:
     """List dead letters with their reasons (bodies are not shown: they may hold learner data)."""
 
     async def _list() -> list[dead_letters.DeadLetter]:
-        async with operator(migrate=False) as op:
+        async with operator() as op:
             return await dead_letters.list_dead_letters(op.channel, limit)
 
     letters = run(_list())
@@ -28,7 +28,7 @@ def replay(message_id: str) -> None:
     """Put one dead letter back on its command queue, as sent by its original sender."""
 
     async def _replay() -> bool:
-        async with operator(migrate=False) as op:
+        async with operator() as op:
             return await dead_letters.replay(op.channel, message_id, hub_user(op.settings))
 
     if not run(_replay()):

@@ -6,9 +6,11 @@ and `hub demo` never create or migrate a database.
 """
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
+import asyncpg
 import pytest
 from aiormq.exceptions import AuthenticationError, ProbableAuthenticationError
 from typer.testing import CliRunner, Result
@@ -22,7 +24,7 @@ from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
 from hub.model import Organisation, OrganisationStatus
-from tests.conftest import new_ukprn
+from tests.conftest import PG_SERVER, new_ukprn
 
 Cli = Callable[..., Awaitable[Result]]
 MIGRATION_COUNT = len(list(MIGRATIONS.glob("*.sql")))
@@ -155,3 +157,63 @@ async def test_approving_an_agreement_for_a_purpose_the_wire_refuses_exits_2(hub
     assert "purpose 'careers advice' is not valid" in " ".join(result.output.split())
     async with hub.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM agreement") == 0
+
+
+# --- only migrate and serve create or migrate a database ------------------------------------------
+
+
+async def _database_exists(name: str) -> bool:
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("command", [["org", "list"], ["dsa", "list"], ["notices"], ["learners", "duplicates"]])
+async def test_a_read_only_command_on_a_mistyped_database_creates_nothing(
+    hub: Hub, cli: Cli, command: list[str]
+) -> None:
+    """A command other than migrate or serve, on a database that does not exist, exits 2 saying so, creating none."""
+    name = f"lrs_typo_{secrets.token_hex(4)}"
+    result = await cli(*command, LRS_DATABASE_URL=f"{PG_SERVER}/{name}")
+    assert (result.exit_code, result.output) == (
+        2,
+        f"error: database {name!r} does not exist: check LRS_DATABASE_URL, or run `hub migrate` to create it\n",
+    )
+    assert await _database_exists(name) is False
+
+
+async def test_a_command_on_an_unmigrated_database_does_not_migrate_it(hub: Hub, cli: Cli) -> None:
+    """`hub org list` on an empty database exits 2 telling to run `hub migrate`, and adds no table."""
+    name = f"lrs_empty_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        result = await cli("org", "list", LRS_DATABASE_URL=f"{PG_SERVER}/{name}")
+        assert (result.exit_code, result.output) == (
+            2,
+            f"error: database {name!r} is not migrated ({MIGRATION_COUNT} migration(s) pending, from 0001_foundation): "
+            "run `hub migrate`\n",
+        )
+        conn = await asyncpg.connect(f"{PG_SERVER}/{name}")
+        tables = await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        await conn.close()
+        assert tables == 0
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+async def test_migrate_creates_and_migrates_a_new_database(cli: Cli, settings: Settings) -> None:
+    """`hub migrate` on a database that does not exist creates it and applies every migration."""
+    name = f"lrs_new_{secrets.token_hex(4)}"
+    try:
+        result = await cli("migrate", LRS_DATABASE_URL=f"{PG_SERVER}/{name}")
+        assert (result.exit_code, result.output) == (0, f"{MIGRATION_COUNT} migration(s) applied\n")
+        listed = await cli("org", "list", LRS_DATABASE_URL=f"{PG_SERVER}/{name}")
+        assert (listed.exit_code, listed.output) == (0, "")
+    finally:
+        admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
