@@ -67,10 +67,12 @@ class BrokerAdmin:
         await self._call("PUT", f"/users/{quote(user)}", {"password": password, "tags": ""})
 
     async def close_connections_of(self, user: str) -> None:
-        """Close every connection the user has open (on any vhost)."""
-        response = await self._call("GET", f"/connections/username/{quote(user)}")
-        for connection in response.json():
-            await self._call("DELETE", f"/connections/{quote(connection['name'], safe='')}")
+        """Close every connection the user has open (on any vhost).
+
+        By user name rather than one by one: the broker tracks a user's connections at once,
+        while the per-connection resource appears only with the next statistics interval.
+        """
+        await self._call("DELETE", f"/connections/username/{quote(user)}")
 
     async def delete_user(self, user: str) -> None:
         await self._call("DELETE", f"/users/{quote(user)}")
