@@ -14,7 +14,7 @@ from aio_pika.abc import AbstractChannel
 from aio_pika.exceptions import AMQPError
 
 from adapters.bootstrap import connect_channel, create_pool
-from adapters.log import configure_logging
+from adapters.log import WeakLogHashKeyError, configure_logging
 from adapters.postgres.migrate import DatabaseNotReadyError, check_database
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.settings import Settings
@@ -33,7 +33,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command; a service that cannot be reached is one line on stderr and exit 2."""
     try:
         return asyncio.run(coroutine)
-    except DatabaseNotReadyError as e:
+    except (DatabaseNotReadyError, WeakLogHashKeyError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     except (OSError, psycopg.OperationalError, asyncpg.PostgresError, AMQPError, BrokerAdminError) as e:
