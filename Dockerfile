@@ -28,4 +28,6 @@ ENV PATH="/app/.venv/bin:$PATH"
 RUN useradd --system --no-create-home --uid 10001 lrs
 USER lrs
 
+# `hub serve` needs LRS_LOG_HASH_KEY, a secret: give it when the container runs (see
+# docker-compose.yml), never in the image, where anyone who pulls it could read it.
 CMD ["hub", "serve"]

@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 from yarl import URL
 
+from adapters.log import require_strong_hash_key, use_hash_key
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, PostgresOrganisations
@@ -85,6 +86,9 @@ class Hub:
 
     async def __aenter__(self) -> Self:
         s = self.settings
+        # First, before anything is opened: the hub logs learner pseudonyms under this key.
+        require_strong_hash_key(s.log_hash_key)
+        use_hash_key(s.log_hash_key)
         clock.shift_days(s.clock_shift_days)
         await asyncio.to_thread(ensure_database, s.database_url)
         await asyncio.to_thread(apply_migrations, s.database_url)

@@ -13,6 +13,28 @@ import sys
 import structlog
 
 _key = b""
+# A pseudonym is only as secret as its key: the ULN space is small enough to hash in full.
+MIN_HASH_KEY_LENGTH = 32
+_PUBLIC_KEYS = frozenset({"change-me-in-production"})  # the old default, published in this repository
+
+
+class WeakLogHashKeyError(Exception):
+    """Raised when the hub would log learner pseudonyms under a key that is unset, known or short."""
+
+
+def require_strong_hash_key(key: str) -> None:
+    """Refuse a log hash key with which the pseudonyms in the logs could be computed."""
+    if len(key) < MIN_HASH_KEY_LENGTH or key in _PUBLIC_KEYS:
+        raise WeakLogHashKeyError(
+            f"LRS_LOG_HASH_KEY must be a secret of at least {MIN_HASH_KEY_LENGTH} characters (e.g. `openssl rand "
+            "-hex 32`): with a known or short key, the ULN pseudonyms in the logs can be computed"
+        )
+
+
+def use_hash_key(key: str) -> None:
+    """Hash learner identifiers under `key` from now on (the hub sets the key it was checked with)."""
+    global _key
+    _key = key.encode()
 
 
 def configure_logging(level: str = "INFO", json: bool | None = None, hash_key: str = "") -> None:

@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     dead_letters_a_day: int = Field(default=1000, ge=0)
     dead_letter_bytes_a_day: int = Field(default=64 * 1024 * 1024, ge=0)
     relay_batch_size: int = Field(default=200, ge=1)
-    # Key of the keyed hash that stands in for learner data in logs.
-    log_hash_key: str = "change-me-in-production"
+    # Key of the keyed hash that stands in for learner data in logs: a secret of 32 or more
+    # characters, without which `hub serve` refuses to start (adapters/log.py). No default:
+    # a default would be public, and pseudonyms under a public key can be reversed.
+    log_hash_key: str = ""
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     log_level: str = "INFO"
     batch_output_dir: str = "out"

@@ -256,6 +256,9 @@ def cpu_by_component(hub_pids: Collection[int]) -> Counter[str]:
 # ---- the hub: its own process (`hub serve`, own GIL: realistic on 2 cores), or in this one
 async def start_hub(stack: AsyncExitStack, s: Settings, args: argparse.Namespace) -> set[int]:
     """Start the hub; return the pids of its processes (attach py-spy to them), none when in-process."""
+    # A key of the run's own: the hub refuses a guessable one, and a bench's logs need
+    # pseudonyms that agree only within the run.
+    s = s.model_copy(update={"log_hash_key": secrets.token_hex(32)})
     if args.hub_mode == "in-process":
         await stack.enter_async_context(Hub(s))
         return set()

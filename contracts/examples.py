@@ -95,7 +95,7 @@ UKPRN = "10030488"
 ULN = "9276308686"
 
 _DEMOGRAPHICS = Demographics(
-    given_name="Amira",
+    given_name="Amelia",
     family_name="Okafor",
     date_of_birth=date(2008, 4, 12),
     gender=Gender.FEMALE,
@@ -120,7 +120,7 @@ CHALLENGE_ID = "b71c2e90-51f3-4c1a-8d2e-6f0a9c3b4d12"
 _GCSE = SubmitAchievement(
     result_id="AQA-2026-8300-0417",
     uln=ULN,
-    given_name="Amira",
+    given_name="Amelia",
     family_name="Okafor",
     date_of_birth=date(2008, 4, 12),
     subject_code="601/4447/6",
@@ -156,7 +156,7 @@ _RAISED_AT = datetime(2026, 9, 2, 10, 15, tzinfo=UTC)
 EXAMPLES: dict[str, Contract] = {
     example.message_type: example
     for example in (
-        FindLearnerByUln(ukprn=UKPRN, uln=ULN, given_name="Amira", family_name="Okafor"),
+        FindLearnerByUln(ukprn=UKPRN, uln=ULN, given_name="Amelia", family_name="Okafor"),
         FindLearnerByDemographics(ukprn=UKPRN, demographics=_DEMOGRAPHICS),
         RegisterLearner(ukprn=UKPRN, mis_identifier="STU-2024-00417", learner=_DETAILS),
         UpdateLearner(
@@ -173,7 +173,7 @@ EXAMPLES: dict[str, Contract] = {
             learner=LearnerView(
                 uln=ULN,
                 version=1,
-                given_name="Amira",
+                given_name="Amelia",
                 family_name="Okafor",
                 date_of_birth=date(2008, 4, 12),
                 gender=Gender.FEMALE,
@@ -195,10 +195,10 @@ EXAMPLES: dict[str, Contract] = {
         LearnerUpdated(uln=ULN, version=2, updated_by=UKPRN),
         LearnersMerged(master_uln=ULN, linked_uln="1000000043"),
         LearnersUnmerged(master_uln=ULN, linked_uln="1000000043"),
-        VerifyLearner(uln=ULN, given_name="Amira", family_name="Okafor", date_of_birth=date(2008, 4, 12)),
+        VerifyLearner(uln=ULN, given_name="Amelia", family_name="Okafor", date_of_birth=date(2008, 4, 12)),
         VerifyLearners(
             items=[
-                VerifyItem(uln=ULN, given_name="Amira", family_name="Okafor", ref="cand-0417"),
+                VerifyItem(uln=ULN, given_name="Amelia", family_name="Okafor", ref="cand-0417"),
                 VerifyItem(uln="1000000043", given_name="Tom", family_name="Reyes", ref="cand-0418"),
             ]
         ),
@@ -256,7 +256,7 @@ EXAMPLES: dict[str, Contract] = {
             ukprn=UKPRN,
             enrolment_id="ENR-2026-0417-01",
             uln=ULN,
-            given_name="Amira",
+            given_name="Amelia",
             family_name="Okafor",
             date_of_birth=date(2008, 4, 12),
             learning_aim_reference="60146543",
@@ -330,7 +330,7 @@ def _sharing_examples() -> list[Contract]:
         PreviewView(uln=ULN, org_id=partner),
         ReadDisclosures(uln=ULN),
         ConsentAnswer(request_type=Nominate.message_type, uln=ULN, outcome="applied", consent=consent),
-        OwnRecord(uln=ULN, found=True, details={"given_name": "Amira", "family_name": "Okafor"}, consent=consent),
+        OwnRecord(uln=ULN, found=True, details={"given_name": "Amelia", "family_name": "Okafor"}, consent=consent),
         Preview(uln=ULN, org_id=partner, items=[item], refused={"participation:" + EVENT_ID: "not in the view"}),
         Disclosures(
             uln=ULN,
@@ -357,7 +357,7 @@ def _sharing_examples() -> list[Contract]:
             feed="achievements", delivered=420, refused=80, complete=False, next_since=_RAISED_AT, next_after=EVENT_ID
         ),
         Delivery(feed="achievements", items=[item]),
-        RequestRecord(uln=ULN, given_name="Amira", family_name="Okafor", purpose=purpose),
+        RequestRecord(uln=ULN, given_name="Amelia", family_name="Okafor", purpose=purpose),
         PartnerRecord(response_code=ResponseCode.EXACT_MATCH, description="Exact match", items=[item]),
         Notice(
             notice_id=CHALLENGE_ID, kind="recall", reason="the learner withdrew consent", uln=ULN, event_ids=[EVENT_ID]

@@ -267,8 +267,10 @@ class ChallengeAnswer(Contract):
     message_type = "plr.challenge_answer.v1"
     uln: Uln
     event_id: str
-    outcome: Literal["under_challenge", "already_under_challenge", "unknown_event"]
+    # withdrawn_event: the entry was withdrawn, so its sender can no longer resolve a challenge.
+    outcome: Literal["under_challenge", "already_under_challenge", "unknown_event", "withdrawn_event"]
     challenge_id: str | None = None
+    description: str | None = None  # why, in words, when the challenge was not opened
 
 
 class ChallengeNotice(Contract):

@@ -8,6 +8,7 @@ learner's choices allow, and stamped with the decision that allowed it.
 Version 1 of each is published: change them only compatibly.
 """
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -19,11 +20,24 @@ from contracts.fields import Name, OrgId, Uln
 from contracts.plr import EventId, LearningEventView
 
 FeedName = Literal["achievements", "participation", "learner_details"]
+# The one definition of a purpose: the wire checks it, and so does `hub dsa` (through
+# purpose_problem), so that an agreement never names a purpose no partner could send.
+PURPOSE_PATTERN = r"^[a-z][a-z0-9_]{1,49}$"
 Purpose = Annotated[
     str,
     Field(description="Why the data is wanted, as the agreement names it (e.g. admissions, employment_check)"),
-    StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,49}$"),
+    StringConstraints(pattern=PURPOSE_PATTERN),
 ]
+
+
+def purpose_problem(purpose: str) -> str | None:
+    """Why `purpose` is not one a partner could send (None if it is)."""
+    if re.fullmatch(PURPOSE_PATTERN, purpose):
+        return None
+    return (
+        f"purpose {purpose!r} is not valid: 2-50 lower-case letters, digits and underscores, starting with a "
+        "letter (e.g. admissions, careers_advice)"
+    )
 
 
 # --- Learner choices (from the learner portal) ------------------------------------------------

@@ -8,9 +8,11 @@ the new version no longer allows.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from contracts.codes import OrganisationKind
+from contracts.sharing import purpose_problem
 from hub import clock, feeds
 from hub.policy import Agreement, AgreementStatus
 from hub.ports import UnitOfWork
@@ -28,11 +30,18 @@ async def _current(uow: UnitOfWork, agreement_id: str) -> Agreement | None:
     return next((a for a in await uow.sharing.agreements() if a.agreement_id == agreement_id), None)
 
 
+def _purposes_problem(purposes: Iterable[str]) -> str | None:
+    """Why one of `purposes` could never be used: partners name the purpose on the wire."""
+    return next((p for p in map(purpose_problem, sorted(purposes)) if p), None)
+
+
 async def approve(uow: UnitOfWork, agreement: Agreement) -> AgreementChange:
     """Approve a partner's agreement (version 1; `agreement_id` is made here if empty)."""
     partner = await uow.organisations.get(agreement.partner)
     if partner is None or partner.kind != OrganisationKind.PARTNER:
         return AgreementChange(False, reason=f"{agreement.partner} is not a registered partner")
+    if problem := _purposes_problem(agreement.purposes):
+        return AgreementChange(False, reason=problem)
     live = [a for a in await uow.sharing.agreements() if a.partner == agreement.partner and a.status != "revoked"]
     if live:
         return AgreementChange(False, reason=f"partner already holds agreement {live[0].agreement_id}: amend it")
@@ -52,6 +61,10 @@ async def change(uow: UnitOfWork, agreement_id: str, **changes: object) -> Agree
     if current.status == AgreementStatus.REVOKED:
         return AgreementChange(False, current, reason="the agreement is revoked: approve a new one")
     updated = replace(current, version=current.version + 1, **changes)  # type: ignore[arg-type]
+    # Only new purposes are checked: an agreement approved before the check must still be
+    # suspended or revoked.
+    if "purposes" in changes and (problem := _purposes_problem(updated.purposes)):
+        return AgreementChange(False, current, reason=problem)
     if updated.valid_to < updated.valid_from:
         return AgreementChange(False, current, reason="valid_to is before valid_from")
     await uow.sharing.save_agreement(updated)

@@ -21,6 +21,7 @@ from hub.model import Challenge, ChallengeStatus, LearnerStatus, Organisation
 from hub.ports import UnitOfWork
 
 _CONFIRM = "confirm"
+_WITHDRAWN = "the entry was withdrawn by the organisation that sent it: there is nothing left to challenge"
 
 
 async def _ulns_of(uow: UnitOfWork, uln: str) -> set[str]:
@@ -40,6 +41,10 @@ async def raise_challenge(
     if event is None or event.uln not in await _ulns_of(uow, uln):
         # An entry of another learner is answered as unknown: the portal learns nothing of it.
         return ReplyDraft(ChallengeAnswer(uln=uln, event_id=event_id, outcome="unknown_event"), uln)
+    if event.withdrawn:
+        # Its sender could neither amend (that reinstates) nor withdraw it again: refuse, say why.
+        refused = ChallengeAnswer(uln=uln, event_id=event_id, outcome="withdrawn_event", description=_WITHDRAWN)
+        return ReplyDraft(refused, uln)
     if event.under_challenge:
         open_ = await uow.plr.open_challenges([event_id])
         challenge_id = open_[0].challenge_id if open_ else None

@@ -19,6 +19,7 @@ from contracts.codes import BatchReturnCode
 from contracts.learner import MessageRejected, RejectionError
 from hub import clock
 from hub.answers import AnswerDraft, Draft
+from hub.batch_rows import mis_identifier_of
 from hub.bulk import judge_items, validation_errors
 from hub.disclosure import send_draft, send_rejection
 from hub.feeds import offer_event
@@ -306,7 +307,7 @@ async def _record_batch_row(
             response_code=draft.code.value if draft else None,
             uln=draft.uln if draft else None,
             reason=draft.text if draft else reason,
-            mis_identifier=draft.mis_identifier if draft else None,
+            mis_identifier=draft.mis_identifier if draft else mis_identifier_of(message.body),
         )
     )
 

@@ -67,6 +67,7 @@ def settings(database_url: str, vhost: str) -> Settings:
         rabbit_management_url=MANAGEMENT,
         log_json=True,
         log_level="WARNING",
+        log_hash_key=f"tests-{secrets.token_hex(16)}",  # the hub refuses to start without a strong key
     )
 
 

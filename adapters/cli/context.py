@@ -14,8 +14,8 @@ from aio_pika.abc import AbstractChannel
 from aio_pika.exceptions import AMQPError
 
 from adapters.bootstrap import connect_channel, create_pool
-from adapters.log import configure_logging
-from adapters.postgres.migrate import apply_migrations, ensure_database
+from adapters.log import WeakLogHashKeyError, configure_logging
+from adapters.postgres.migrate import DatabaseNotReadyError, check_database
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.settings import Settings
 
@@ -33,6 +33,9 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command; a service that cannot be reached is one line on stderr and exit 2."""
     try:
         return asyncio.run(coroutine)
+    except (DatabaseNotReadyError, WeakLogHashKeyError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
     except (OSError, psycopg.OperationalError, asyncpg.PostgresError, AMQPError, BrokerAdminError) as e:
         typer.echo(f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}", err=True)
         typer.echo("are PostgreSQL and RabbitMQ running? (`make services`; settings: LRS_* variables)", err=True)
@@ -48,12 +51,14 @@ class Operator:
 
 
 @asynccontextmanager
-async def operator(migrate: bool = True) -> AsyncIterator[Operator]:
-    """Database, broker and management API, as the hub's own user, for one command."""
+async def operator() -> AsyncIterator[Operator]:
+    """Database, broker and management API, as the hub's own user, for one command.
+
+    Never creates or migrates the database (only `hub migrate`, `hub serve` and `hub demo`
+    do): a missing or unmigrated one is a DatabaseNotReadyError, which `run` reports.
+    """
     s = settings()
-    if migrate:
-        await asyncio.to_thread(ensure_database, s.database_url)
-        await asyncio.to_thread(apply_migrations, s.database_url)
+    await asyncio.to_thread(check_database, s.database_url)
     admin = BrokerAdmin(s.rabbit_management_url, s.rabbit_management_user, s.rabbit_management_password, s.vhost)
     pool = await create_pool(s)
     connection, channel = await connect_channel(s)

@@ -20,7 +20,7 @@ def list_(limit: int = typer.Option(100, help="at most this many")) -> None:
     """List dead letters with their reasons (bodies are not shown: they may hold learner data)."""
 
     async def _list() -> tuple[list[dead_letters.DeadLetter], list[QuotaUse]]:
-        async with operator(migrate=False) as op:
+        async with operator() as op:
             letters = await dead_letters.list_dead_letters(op.channel, hub_user(op.settings), limit)
             quota = DeadLetterQuota(op.pool, op.settings.dead_letters_a_day, op.settings.dead_letter_bytes_a_day)
             return letters, await quota.over()
@@ -46,7 +46,7 @@ def replay(
     by = f"operator:{who or getpass.getuser()}"
 
     async def _replay() -> dead_letters.Replay:
-        async with operator(migrate=False) as op:
+        async with operator() as op:
             outcome = await dead_letters.replay(op.channel, message_id, hub_user(op.settings), by)
             if outcome.found:
                 async with PostgresUnitOfWork(op.pool) as uow:

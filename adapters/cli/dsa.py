@@ -7,6 +7,7 @@ import typer
 
 from adapters.cli.context import operator, run
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from contracts.sharing import purpose_problem
 from hub import agreements
 from hub.agreements import AgreementChange
 from hub.policy import Agreement, Feed, Scope
@@ -32,6 +33,17 @@ def _apply(change: Callable[[UnitOfWork], Awaitable[AgreementChange]]) -> Agreem
     return outcome.agreement
 
 
+def _checked_purposes(purposes: list[str] | None) -> list[str] | None:
+    """Refuse, before anything is connected, a purpose partners could not send (contracts.sharing)."""
+    for purpose in purposes or []:
+        if problem := purpose_problem(purpose):
+            raise typer.BadParameter(problem)
+    return purposes
+
+
+_PURPOSE_HELP = "lower-case letters, digits and _, as partners send it, e.g. admissions, careers_advice"
+
+
 def _describe(a: Agreement) -> str:
     return (
         f"{a.agreement_id} v{a.version} {a.status.value}: partner {a.partner}, {a.scope.value}, "
@@ -43,7 +55,9 @@ def _describe(a: Agreement) -> str:
 @app.command("approve")
 def approve(
     partner: str = typer.Argument(help="the partner's id (registered with `hub org add --kind partner`)"),
-    purpose: list[str] = typer.Option(..., help="a purpose it covers (repeat for several)"),
+    purpose: list[str] = typer.Option(
+        ..., callback=_checked_purposes, help=f"a purpose it covers (repeat for several): {_PURPOSE_HELP}"
+    ),
     feed: list[Feed] = typer.Option(..., help="a feed it covers (repeat)"),
     field: list[str] = typer.Option(..., help="a field the partner may receive (repeat), e.g. uln, grade"),
     scope: Scope = typer.Option(Scope.NOMINATED, help="which learners: only those who nominated it, or all sharing"),
@@ -60,7 +74,9 @@ def approve(
 @app.command("amend")
 def amend(
     agreement_id: str,
-    purpose: list[str] = typer.Option(None, help="replace the purposes (repeat)"),
+    purpose: list[str] = typer.Option(
+        None, callback=_checked_purposes, help=f"replace the purposes (repeat): {_PURPOSE_HELP}"
+    ),
     feed: list[Feed] = typer.Option(None, help="replace the feeds (repeat)"),
     field: list[str] = typer.Option(None, help="replace the fields (repeat)"),
     scope: Scope = typer.Option(None, help="replace the scope"),

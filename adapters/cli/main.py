@@ -1,6 +1,7 @@
 """The `hub` command: run the hub, manage organisations, check ULNs, batch files, dead letters."""
 
 import asyncio
+import secrets
 import signal
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def demo() -> None:
     from adapters.demo import run_demo
     from adapters.log import configure_logging
 
-    s = settings()
+    # The demo sets its own key: its database is new each run, so its pseudonyms need to stay
+    # the same only within the run, and nobody has to configure a secret to try the hub.
+    s = settings().model_copy(update={"log_hash_key": secrets.token_hex(32)})
     configure_logging("WARNING", s.log_json, s.log_hash_key)  # the demo's tables are its output
     raise typer.Exit(run(run_demo(s)))
 

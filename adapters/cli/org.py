@@ -5,7 +5,7 @@ import secrets
 import typer
 
 from adapters.cli.context import operator, run
-from adapters.organisations import add_organisation
+from adapters.organisations import OrganisationExistsError, UnknownOrganisationError, add_organisation, reset_password
 from adapters.postgres.repositories import PostgresOrganisations
 from contracts.codes import OrganisationKind
 from hub.model import Organisation, OrganisationStatus
@@ -22,7 +22,7 @@ def add(
         None, envvar="LRS_ORG_PASSWORD", help="its RabbitMQ password (generated and printed if omitted)"
     ),
 ) -> None:
-    """Register an organisation and the RabbitMQ user it publishes as (its id)."""
+    """Register a new organisation and the RabbitMQ user it publishes as (its id); a registered id is refused."""
     if not org_id.isdigit() or len(org_id) not in (6, 8):
         typer.echo("org id must be a UKPRN (8 digits) or an awarding organisation id (6 digits)", err=True)
         raise typer.Exit(2)
@@ -33,8 +33,43 @@ def add(
         async with operator() as op:
             await add_organisation(op.pool, op.channel, op.admin, Organisation(org_id, kind, name), password)
 
-    run(_add())
+    try:
+        run(_add())
+    except OrganisationExistsError as e:
+        o = e.existing
+        typer.echo(
+            f"organisation {org_id} is already registered ({o.kind.value}, {o.status.value}, {o.name}): nothing "
+            f"changed; use `hub org reset-password {org_id}`, `hub org activate {org_id}` or "
+            f"`hub org suspend {org_id}` (an organisation's kind never changes)",
+            err=True,
+        )
+        raise typer.Exit(1) from e
     typer.echo(f"organisation {org_id} ({kind.value}) registered; RabbitMQ user {org_id}, queue lrs.out.{org_id}")
+    if generated:
+        typer.echo(f"password: {password}")
+
+
+@app.command("reset-password")
+def reset_password_(
+    org_id: str,
+    password: str = typer.Option(
+        None, envvar="LRS_ORG_PASSWORD", help="the new RabbitMQ password (generated and printed if omitted)"
+    ),
+) -> None:
+    """Give an organisation's RabbitMQ user a new password; its open connections are closed."""
+    generated = password is None
+    password = password or secrets.token_urlsafe(18)
+
+    async def _reset() -> None:
+        async with operator() as op:
+            await reset_password(op.pool, op.admin, org_id, password)
+
+    try:
+        run(_reset())
+    except UnknownOrganisationError as e:
+        typer.echo(f"no organisation {org_id}", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(f"organisation {org_id}: RabbitMQ password changed, its open connections closed")
     if generated:
         typer.echo(f"password: {password}")
 

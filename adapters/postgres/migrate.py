@@ -26,6 +26,42 @@ def ensure_database(database_url: str) -> bool:
         return True
 
 
+class DatabaseNotReadyError(Exception):
+    """Raised when a command that must not create or migrate finds the database missing or behind."""
+
+
+def _applied(conn: psycopg.Connection) -> set[str]:
+    # yoyo's own table of what it applied; absent until the first `hub migrate`.
+    if conn.execute("SELECT to_regclass('_yoyo_migration')").fetchone() == (None,):
+        return set()
+    return {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
+
+
+def check_database(database_url: str) -> None:
+    """Check, without changing anything, that the database exists and has every migration.
+
+    Only `hub migrate`, `hub serve` and `hub demo` create or migrate; every other command
+    calls this first, so that a mistyped LRS_DATABASE_URL is an error rather than a new,
+    empty database. Raises DatabaseNotReadyError saying what to do.
+    """
+    url = make_url(database_url)
+    name = url.path.lstrip("/")
+    with psycopg.connect(str(url.with_path("/postgres"))) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if not exists:
+        raise DatabaseNotReadyError(
+            f"database {name!r} does not exist: check LRS_DATABASE_URL, or run `hub migrate` to create it"
+        )
+    with psycopg.connect(database_url) as conn:
+        applied = _applied(conn)
+    pending = sorted(p.stem for p in MIGRATIONS.glob("*.sql") if p.stem not in applied)
+    if pending:
+        raise DatabaseNotReadyError(
+            f"database {name!r} is not migrated ({len(pending)} migration(s) pending, from {pending[0]}): "
+            "run `hub migrate`"
+        )
+
+
 def apply_migrations(database_url: str) -> int:
     """Bring the database up to date; return how many migrations were applied.
 

@@ -62,5 +62,17 @@ class BrokerAdmin:
             {"exchange": INBOUND_EXCHANGE, "write": f"^{re.escape(org_id)}\\.", "read": "^$"},
         )
 
+    async def set_password(self, user: str, password: str) -> None:
+        """Change an organisation's password; its permissions stay as they are."""
+        await self._call("PUT", f"/users/{quote(user)}", {"password": password, "tags": ""})
+
+    async def close_connections_of(self, user: str) -> None:
+        """Close every connection the user has open (on any vhost).
+
+        By user name rather than one by one: the broker tracks a user's connections at once,
+        while the per-connection resource appears only with the next statistics interval.
+        """
+        await self._call("DELETE", f"/connections/username/{quote(user)}")
+
     async def delete_user(self, user: str) -> None:
         await self._call("DELETE", f"/users/{quote(user)}")

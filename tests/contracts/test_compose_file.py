@@ -91,6 +91,22 @@ def test_hub_starts_after_healthy_rabbitmq_and_postgres(compose: dict[str, Any])
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
 
 
+# Compose's "required" interpolation: `docker compose up` stops with this message unless the
+# variable is set, so the file never carries a key (a key in a public file is no secret).
+LOG_HASH_KEY_REQUIRED = (
+    "${LRS_LOG_HASH_KEY:?set LRS_LOG_HASH_KEY to a secret of 32 or more characters, "
+    "e.g. the output of openssl rand -hex 32}"
+)
+
+
+def test_the_log_hash_key_is_required_from_the_environment_not_written_in_the_file(
+    compose: dict[str, Any],
+) -> None:
+    """The hub's LRS_LOG_HASH_KEY is a required interpolation naming how to make one, not a value."""
+    key = compose["services"]["hub"]["environment"]["LRS_LOG_HASH_KEY"]
+    assert re.fullmatch(r"\$\{LRS_LOG_HASH_KEY:\?[^}]*\bLRS_LOG_HASH_KEY\b[^}]*\}", key), key
+
+
 def test_hub_is_configured_for_the_services_in_the_stack(compose: dict[str, Any]) -> None:
     """The hub's settings point at the compose services, as the lrs-hub administrator user."""
     assert compose["services"]["hub"]["environment"] == {
@@ -99,6 +115,7 @@ def test_hub_is_configured_for_the_services_in_the_stack(compose: dict[str, Any]
         "LRS_RABBIT_MANAGEMENT_URL": "http://rabbitmq:15672",
         "LRS_RABBIT_MANAGEMENT_USER": "lrs-hub",
         "LRS_RABBIT_MANAGEMENT_PASSWORD": "lrs-hub",
+        "LRS_LOG_HASH_KEY": LOG_HASH_KEY_REQUIRED,
     }
     assert compose["services"]["rabbitmq"]["environment"] == {
         "RABBITMQ_DEFAULT_USER": "lrs-hub",

@@ -1,6 +1,7 @@
 """The whole hub as organisations see it: `hub serve` processes and the `hub` CLI, as a user runs them."""
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ def hub_env(database_url: str, vhost: str, tmp_path: Path) -> dict[str, str]:
         "LRS_RABBIT_MANAGEMENT_URL": MANAGEMENT,
         "LRS_BATCH_OUTPUT_DIR": str(tmp_path / "out"),
         "LRS_LOG_LEVEL": "WARNING",
+        "LRS_LOG_HASH_KEY": secrets.token_hex(32),  # `hub serve` refuses to start without a strong key
     }
 
 

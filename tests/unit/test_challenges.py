@@ -204,6 +204,24 @@ async def test_challenging_another_learners_entry_is_unknown_event(
     assert published(hub_db, ChallengeRaised.message_type) == []
 
 
+async def test_challenging_a_withdrawn_entry_is_refused_as_withdrawn_event(
+    hub_db: FakeUnitOfWorkFactory, portal: Organisation, awarding: Organisation, amelia: Learner
+) -> None:
+    """A withdrawn entry cannot be challenged: withdrawn_event with the reason; no challenge, notice or event."""
+    event_id, ref = await achievement(hub_db, awarding, amelia.uln)
+    await send(hub_db, awarding, withdraw_body(ref, 2), WITHDRAW)
+    answer = await challenge(hub_db, portal, amelia.uln, event_id)
+    assert answer == ChallengeAnswer(
+        uln=amelia.uln,
+        event_id=event_id,
+        outcome="withdrawn_event",
+        description="the entry was withdrawn by the organisation that sent it: there is nothing left to challenge",
+    )
+    assert (hub_db.state.events[event_id].withdrawn, hub_db.state.events[event_id].under_challenge) == (True, False)
+    assert (hub_db.state.challenges, messages_of_type(hub_db, ChallengeNotice.message_type)) == ({}, [])
+    assert published(hub_db, ChallengeRaised.message_type) == []
+
+
 async def test_challenging_an_entry_that_does_not_exist_is_unknown_event(
     hub_db: FakeUnitOfWorkFactory, portal: Organisation, amelia: Learner
 ) -> None:

@@ -16,6 +16,7 @@ from contracts.learner import (
     RegisterLearner,
     RejectionError,
 )
+from hub.batch_rows import mis_identifier_of
 from hub.errors import TransientError
 from hub.inbound import BatchRef, Handled, handle_batch, handle_inbound
 from hub.model import Organisation, OrganisationStatus
@@ -379,6 +380,39 @@ async def test_rejected_batch_row_records_rc011_and_echoes_headers(
     assert [m.headers for m in outbound(hub_db)] == [batch.headers()]
 
 
+async def test_row_refused_for_a_contract_error_keeps_its_mis_identifier(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation
+) -> None:
+    """A batch row refused for a bad gender still records the MISIdentifier it carried, for the output file."""
+    batch = BatchRef(f"LRB_{college.org_id}_291120261030", row_number=5, total_rows=7)
+    body = register_body(college.org_id, gender=5) | {"mis_identifier": "STU-105"}
+    handled = await handle_inbound(hub_db, inbound(college.org_id, body, batch=batch))
+    reason = handled.dead_letter_reason or ""
+    assert hub_db.state.batch_rows == [
+        BatchRowOutcome(batch.batch_id, college.org_id, 5, 7, "RC011", None, None, reason, mis_identifier="STU-105")
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b'{"mis_identifier": 105}',
+        b'{"mis_identifier": "' + b"x" * 129 + b'"}',
+        b'{"mis_identifier": "STU\\u0000105"}',
+        b'{"mis_identifier": "   "}',
+    ],
+    ids=["malformed", "a number", "too long", "a control character", "blank"],
+)
+async def test_row_refused_with_an_unusable_mis_identifier_records_none(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, body: bytes
+) -> None:
+    """A refused batch row whose MISIdentifier is not a sane one (or whose body does not parse) records none."""
+    batch = BatchRef(f"LRB_{college.org_id}_291120261030", row_number=1, total_rows=1)
+    await handle_inbound(hub_db, inbound(college.org_id, body, batch=batch))
+    assert [(r.return_code, r.mis_identifier) for r in hub_db.state.batch_rows] == [("RC011", None)]
+
+
 async def test_batch_row_outside_the_age_range_records_rc013(
     hub_db: FakeUnitOfWorkFactory, college: Organisation
 ) -> None:
@@ -441,3 +475,13 @@ async def test_a_faulting_message_costs_the_others_handled_with_it_nothing(hub_d
         "WSRC0004",
     ]
     assert [m.routing_key for m in outbound(hub_db)] == [other.org_id, other.org_id]
+
+
+def test_a_deeply_nested_body_yields_no_mis_identifier() -> None:
+    """Reading a refused row's MISIdentifier again never faults: a body nested 100,000 deep gives None."""
+    assert mis_identifier_of(b"[" * 100_000 + b"]" * 100_000) is None
+
+
+def test_an_oversized_body_is_not_read_again_for_its_mis_identifier() -> None:
+    """A body of over 64 KB is not parsed again, even if it names a MISIdentifier."""
+    assert mis_identifier_of(b'{"mis_identifier": "STU-1", "pad": "' + b"x" * 70_000 + b'"}') is None
