@@ -736,7 +736,8 @@ def _garbage_headers(c: _Ctx) -> FuzzCase:
         headers = {"": 1, "ünï": "x", "x-lrs-": "y", "\x00": "z"}
     else:
         headers = {"x-note": RawStr(b"\xff\xfe\xfd")}
-    return _with_headers(c, headers, f"headers: {how}", how == "invalid UTF-8 value")
+    # Headers the hub does not read may be ignored, even undecodable ones: it must only never fault.
+    return _with_headers(c, headers, f"headers: {how}", False)
 
 
 # The catalogue, by name: the name is what a report groups faults by.
@@ -861,14 +862,17 @@ def _resolve(case: FuzzCase, orgs: Orgs) -> FuzzCase:
     return replace(case, must_reject=bool(must_reject), bad_item=bad_item)
 
 
-def generate(count: int, seed: int, orgs: Orgs, huge_bytes: int = 1 << 20) -> list[FuzzCase]:
+def generate(
+    count: int, seed: int, orgs: Orgs, huge_bytes: int = 1 << 20, only: tuple[str, ...] = ()
+) -> list[FuzzCase]:
     """`count` bad messages over every request type and every mutation (see the module docstring).
 
     `huge_bytes` is the body size above which the hub should refuse a body unread (an assumption of
     the campaign: the issue asks for a limit without naming it); oversized bodies go up to twice it.
     """
     rng = random.Random(seed)
-    types, names = sorted(REQUESTS), list(MUTATIONS)
+    types = sorted(REQUESTS)
+    names = [n for n in MUTATIONS if not only or n.startswith(only)]  # `only`: mutation name prefixes
     cases: list[FuzzCase] = []
     k = 0
     while len(cases) < count:
