@@ -135,6 +135,9 @@ def _reject(reason: str, message: str, request_type: str | None, loc: str = "") 
 # achievements) with every field at its longest, is about 3 MB; larger bodies are refused
 # before they are parsed.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# A message_id is the sender's own, echoed as correlation_id and kept in the audit log: printable
+# ASCII only (a UUID is what the README asks for; AMQP's short string allows 255 bytes).
+_PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,255}")
 # A NUL character: valid JSON (as the escape \u0000), but PostgreSQL cannot store it in text.
 _NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -227,7 +230,7 @@ async def _in_one_transaction(
     new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], handle: HandleOne
 ) -> list[Handled]:
     async with new_uow() as uow:
-        await uow.inbox.prefetch([m.inbox_key for m in messages])
+        await uow.inbox.prefetch([m.inbox_key for m in messages if _PRINTABLE_ID.fullmatch(m.message_id)])
         outcomes = [await handle(uow, message) for message in messages]
         await uow.commit()
         return outcomes
@@ -236,7 +239,8 @@ async def _in_one_transaction(
 async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
     now = clock.now()
-    seen = await uow.inbox.get(message.inbox_key)
+    # An id PostgreSQL cannot even look up (a NUL in it) is refused below, never looked up.
+    seen = await uow.inbox.get(message.inbox_key) if _PRINTABLE_ID.fullmatch(message.message_id) else None
     if seen is not None and message.replay and seen.dead_letter_reason:
         # A dead letter replayed after the cause was fixed is handled afresh.
         await uow.inbox.forget(message.inbox_key)
@@ -247,13 +251,15 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     sender = await uow.organisations.get(message.sender) if message.sender else None
     if sender is None:
         reason = f"unknown sender {message.sender!r}"
-        if seen is None and message.message_id:
+        if seen is None and _PRINTABLE_ID.fullmatch(message.message_id):
             await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
         return Handled(reason)
     headers = message.batch.headers() if message.batch else {}
     try:
         if not message.message_id:
             raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
+        if not _PRINTABLE_ID.fullmatch(message.message_id):
+            raise _reject("invalid_contract", "message_id must be printable ASCII", message.message_type, "message_id")
         if message.invalid_header is not None:
             bad = message.invalid_header
             raise _reject("invalid_header", bad.message, message.message_type, bad.header)
@@ -265,11 +271,13 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
             raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
         request, kind = _parse(message, sender)
     except _Rejected as rejected:
-        await send_rejection(uow, sender, rejected.rejection, message.message_id or None, now, headers)
+        # An id with control characters is not echoed: it would reach the sender's logs and ours.
+        echo = message.message_id if _PRINTABLE_ID.fullmatch(message.message_id) else None
+        await send_rejection(uow, sender, rejected.rejection, echo, now, headers)
         reason = f"{rejected.rejection.reason}: " + "; ".join(
             f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
         )
-        if seen is None and message.message_id:
+        if seen is None and echo:
             await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
         await _record_batch_row(uow, message, sender, None, reason)
         return Handled(reason)
