@@ -107,6 +107,11 @@ class InboundMessage:
     invalid_header: HeaderError | None = None  # what `read_batch` found wrong, answered as a rejection
 
     @property
+    def usable_id(self) -> bool:
+        """Whether `message_id` may be looked up, recorded and echoed (see _PRINTABLE_ID)."""
+        return _PRINTABLE_ID.fullmatch(self.message_id) is not None
+
+    @property
     def inbox_key(self) -> InboxKey:
         return InboxKey(self.consumer, self.sender or "", self.message_id)
 
@@ -230,7 +235,7 @@ async def _in_one_transaction(
     new_uow: UnitOfWorkFactory, messages: Sequence[InboundMessage], handle: HandleOne
 ) -> list[Handled]:
     async with new_uow() as uow:
-        await uow.inbox.prefetch([m.inbox_key for m in messages if _PRINTABLE_ID.fullmatch(m.message_id)])
+        await uow.inbox.prefetch([m.inbox_key for m in messages if m.usable_id])
         outcomes = [await handle(uow, message) for message in messages]
         await uow.commit()
         return outcomes
@@ -240,7 +245,7 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     body_sha256 = hashlib.sha256(message.body).hexdigest()
     now = clock.now()
     # An id PostgreSQL cannot even look up (a NUL in it) is refused below, never looked up.
-    seen = await uow.inbox.get(message.inbox_key) if _PRINTABLE_ID.fullmatch(message.message_id) else None
+    seen = await uow.inbox.get(message.inbox_key) if message.usable_id else None
     if seen is not None and message.replay and seen.dead_letter_reason:
         # A dead letter replayed after the cause was fixed is handled afresh.
         await uow.inbox.forget(message.inbox_key)
@@ -251,14 +256,14 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     sender = await uow.organisations.get(message.sender) if message.sender else None
     if sender is None:
         reason = f"unknown sender {message.sender!r}"
-        if seen is None and _PRINTABLE_ID.fullmatch(message.message_id):
+        if seen is None and message.usable_id:
             await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
         return Handled(reason)
     headers = message.batch.headers() if message.batch else {}
     try:
         if not message.message_id:
             raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
-        if not _PRINTABLE_ID.fullmatch(message.message_id):
+        if not message.usable_id:
             raise _reject("invalid_contract", "message_id must be printable ASCII", message.message_type, "message_id")
         if message.invalid_header is not None:
             bad = message.invalid_header
@@ -272,7 +277,7 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
         request, kind = _parse(message, sender)
     except _Rejected as rejected:
         # An id with control characters is not echoed: it would reach the sender's logs and ours.
-        echo = message.message_id if _PRINTABLE_ID.fullmatch(message.message_id) else None
+        echo = message.message_id if message.usable_id else None
         await send_rejection(uow, sender, rejected.rejection, echo, now, headers)
         reason = f"{rejected.rejection.reason}: " + "; ".join(
             f"{e.loc} {e.message}".strip() for e in rejected.rejection.errors
