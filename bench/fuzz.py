@@ -29,8 +29,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import AsyncExitStack, contextmanager, suppress
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -38,7 +37,6 @@ from typing import Any
 import aio_pika
 import aiormq
 import asyncpg
-import pamqp.decode
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from rich.console import Console
 from rich.table import Table
@@ -55,7 +53,17 @@ from adapters.rabbit.topology import (
     outbound_queue_name,
 )
 from adapters.settings import Settings
-from bench.fuzzing import BROKER_REFUSES, HUB, NO_ANSWER, UNROUTABLE, FuzzCase, Orgs, generate, valid_case
+from bench.fuzzing import (
+    BROKER_REFUSES,
+    HUB,
+    NO_ANSWER,
+    UNROUTABLE,
+    FuzzCase,
+    Orgs,
+    generate,
+    valid_case,
+    wire_message_id,
+)
 from bench.registration import stop_process, wait_for_consumer
 from contracts import examples
 from contracts.codes import OrganisationKind
@@ -68,6 +76,7 @@ MANAGEMENT = "http://127.0.0.1:15672"
 FUZZ_ID = "x-fuzz-id"  # the campaign's own header: dead letters keep it, so each is matched to its case
 REJECTED = "message.rejected.v1"
 FAULT_EVENT = "message failed, will retry"
+CONCURRENT_TWIN = "same message handled concurrently"  # hub.inbound's TransientError when an id races itself
 _EXCEPTION_LINE = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception)): ")
 
 
@@ -106,7 +115,9 @@ class Observer:
 
     answers: dict[tuple[str, str], list[Answer]] = field(default_factory=lambda: defaultdict(list))
     dead: dict[str, list[DeadLetter]] = field(default_factory=lambda: defaultdict(list))
+    dead_without_headers: dict[str, list[DeadLetter]] = field(default_factory=lambda: defaultdict(list))
     dead_unmatched: int = 0
+    concurrent_twins: int = 0
     dead_bytes: int = 0
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     last_arrival: float = field(default_factory=time.monotonic)
@@ -131,10 +142,12 @@ class Observer:
         letter = DeadLetter(None if reason is None else str(reason), "x-death" in headers, len(m.body))
         self.dead_bytes += len(m.body)
         fuzz_id = headers.get(FUZZ_ID)
-        if fuzz_id is None:
-            self.dead_unmatched += 1
-        else:
+        if fuzz_id is not None:
             self.dead[str(fuzz_id)].append(letter)
+        elif m.message_id:  # its header table could not be read (a name not UTF-8), so the hub lost it
+            self.dead_without_headers[m.message_id].append(letter)
+        else:
+            self.dead_unmatched += 1
         self.last_arrival = time.monotonic()
 
     def on_log(self, line: bytes) -> None:
@@ -144,13 +157,12 @@ class Observer:
             if raised := _EXCEPTION_LINE.match(line.decode(errors="replace")):
                 self.tracebacks[raised.group(1)] += 1
             return
-        if isinstance(record, dict) and record.get("event") == FAULT_EVENT:
+        if isinstance(record, dict) and record.get("detail") == CONCURRENT_TWIN:
+            # Not a fault: two messages of one sender with one id, handled at once; one is retried.
+            self.concurrent_twins += 1
+        elif isinstance(record, dict) and record.get("event") == FAULT_EVENT:
             self.faults[str(record.get("message_id") or "")].append(record)
             self.last_arrival = time.monotonic()
-
-    def answer_for(self, answer_key: tuple[str, str], index: int) -> Answer | None:
-        got = self.answers.get(answer_key, [])
-        return got[index] if index < len(got) else None
 
 
 async def _on_answer(observer: Observer, org: str, message: AbstractIncomingMessage) -> None:
@@ -159,30 +171,6 @@ async def _on_answer(observer: Observer, org: str, message: AbstractIncomingMess
 
 async def _on_dead(observer: Observer, message: AbstractIncomingMessage) -> None:
     observer.on_dead(message)
-
-
-@contextmanager
-def _lenient_shortstr() -> Iterator[None]:
-    """Let this process's client read AMQP short strings that are not UTF-8 (surrogate escapes).
-
-    pamqp refuses them and aiormq then drops the whole connection, so the campaign could not see
-    the dead letter of a message whose message_id or content_type it sent as invalid UTF-8. Only the
-    campaign's client is changed, and only while the campaign runs; the hub runs as it is.
-    """
-    strict = pamqp.decode.METHODS["shortstr"]
-
-    def lenient(value: bytes) -> tuple[int, str]:
-        try:
-            return strict(value)
-        except UnicodeDecodeError:
-            length = value[0]
-            return length + 1, value[1 : length + 1].decode("utf-8", "surrogateescape")
-
-    pamqp.decode.METHODS["shortstr"] = lenient
-    try:
-        yield
-    finally:
-        pamqp.decode.METHODS["shortstr"] = strict
 
 
 # ---- publishing as the organisations
@@ -229,6 +217,8 @@ class Publisher:
                 user_id=case.user_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
+            # Set past aio-pika's str() (which would drop a RawStr's bytes) and aiormq's default id.
+            message.message_id, message.type = wire_message_id(case.message_id), case.amqp_type
             exchange = await channel.get_exchange(INBOUND_EXCHANGE, ensure=False)
             await exchange.publish(message, case.routing_key, mandatory=True)
             return "sent"
@@ -249,7 +239,8 @@ class Publisher:
 
 
 def _has_raw_strings(case: FuzzCase) -> bool:
-    return any(type(v).__name__ == "RawStr" for v in (case.message_id, case.amqp_type, case.content_type))
+    strings = (case.message_id, case.amqp_type, case.content_type, *case.headers)
+    return any(type(v).__name__ == "RawStr" for v in strings)
 
 
 async def _consume(stack: AsyncExitStack, url: str, queue_name: str, on_message: Any) -> None:
@@ -391,27 +382,19 @@ FAULTED = ("faulted", "faulted, answered on a retry")
 
 
 def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) -> list[Verdict]:
-    taken: Counter[tuple[str, str]] = Counter()  # answers already given to a case with the same key
+    taken: defaultdict[tuple[str, str], set[int]] = defaultdict(set)  # answers given to cases sharing a key
     answering = sorted({org for org, _ in observer.answers})
-    # FastStream gives a delivery without a message_id one of its own (a uuid4 hex), which the hub
-    # then answers with: such answers correlate with nothing sent, and go to the sender's cases
-    # that had no message_id, in order.
-    ids = {c.message_id for c in cases if c.message_id}
-    orphans = {org: [a for (o, cid), got in observer.answers.items() if o == org and cid and cid not in ids
-                     for a in got] for org in answering}  # fmt: skip
     verdicts = []
     for c in cases:
-        status, letters = sent[c.case_id], observer.dead.get(c.case_id, [])
+        status, letters = sent[c.case_id], _dead_letters(c, observer)
         dead_lettered = bool(letters)
-        faults = observer.faults.get(c.message_id or "", []) if c.message_id else []
+        faults = observer.faults.get(_logged_id(c.message_id), []) if c.message_id else []
         if status.startswith(("refused", "unsendable")) or status == "returned":
             verdicts.append(
                 Verdict(c, "refused by the broker" if status != "returned" else "unroutable (returned)", False, status)
             )
             continue
-        answer = _claim(c, observer, taken, answering)
-        if answer is None and not c.message_id and orphans.get(c.sender):
-            answer = orphans[c.sender].pop(0)
+        answer = _claim(c, observer, taken, answering, dead_lettered)
         if faults or any(d.by_broker for d in letters):
             # No fault logged: every delivery ended with the hub's connection (a framing error), not in a handler.
             logged = ", ".join(sorted({str(f.get("error")) for f in faults}))
@@ -435,15 +418,46 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
     return verdicts
 
 
-def _claim(c: FuzzCase, observer: Observer, taken: Counter[tuple[str, str]], orgs: list[str]) -> Answer | None:
-    """The next answer correlated with this case: on its sender's queue, else on anyone's (misrouted)."""
-    for org in (c.sender, *(o for o in orgs if o != c.sender)):
-        key = (org, c.message_id or "")
-        answer = observer.answer_for(key, taken[key])
-        if answer is not None:
-            taken[key] += 1
-            return answer
+def _claim(
+    c: FuzzCase, observer: Observer, taken: defaultdict[tuple[str, str], set[int]], orgs: list[str], dead: bool
+) -> Answer | None:
+    """The next answer correlated with this case: on its sender's queue, else on anyone's (misrouted).
+
+    Answers to messages without a usable id carry no correlation_id, so they are told apart only by
+    the queue they reached: such a case takes one of its sender's, never another's (which are that
+    organisation's own cases' answers). Of several answers sharing a key (a reused message_id: the
+    hub takes whichever arrives first and refuses the other), a dead-lettered case takes a
+    rejection and any other case an answer that is not one, when there is such.
+    """
+    correlation_id = _correlation_id(c)
+    for org in (c.sender, *(o for o in orgs if o != c.sender and correlation_id)):
+        key = (org, correlation_id)
+        free = [i for i in range(len(observer.answers.get(key, []))) if i not in taken[key]]
+        if not free:
+            continue
+        got = observer.answers[key]
+        index = next((i for i in free if (got[i].type == REJECTED) == dead), free[0])
+        taken[key].add(index)
+        return got[index]
     return None
+
+
+def _logged_id(message_id: str) -> str:
+    """The message_id as the hub logs it (adapters/rabbit/consumer.py escapes what is not printable ASCII)."""
+    return message_id if message_id.isascii() and message_id.isprintable() else ascii(message_id)[:300]
+
+
+def _dead_letters(c: FuzzCase, observer: Observer) -> list[DeadLetter]:
+    if c.case_id in observer.dead:
+        return observer.dead[c.case_id]
+    undecodable = any(type(k).__name__ == "RawStr" for k in c.headers)  # the dead letter lost FUZZ_ID
+    return observer.dead_without_headers.get(c.message_id or "", []) if undecodable else []
+
+
+def _correlation_id(c: FuzzCase) -> str:
+    """What the hub's answer to `c` carries: its message_id, if the hub may echo it (printable ASCII)."""
+    usable = c.message_id is not None and re.fullmatch(r"[\x21-\x7e]{1,255}", c.message_id) is not None
+    return c.message_id if usable and c.message_id else ""
 
 
 def _item_rejected(answer: Answer, index: int) -> bool:
@@ -508,6 +522,11 @@ def summarise(verdicts: list[Verdict], observer: Observer, extra: dict[str, Any]
         "rejected_not_dead_lettered": sum(
             1 for v in verdicts if v.outcome == "rejected with an answer" and not v.dead_lettered
         ),
+        "rejected_not_dead_lettered_classes": dict(
+            Counter(
+                v.case.mutation for v in verdicts if v.outcome == "rejected with an answer" and not v.dead_lettered
+            ).most_common()
+        ),
         "broker_expectations_missed": sum(
             1
             for v in verdicts
@@ -540,8 +559,9 @@ async def campaign(opts: Options, s: Settings) -> dict[str, Any]:
     """Run the campaign against `hub serve` on the database and vhost of `s` (both must exist)."""
     started = time.monotonic()
     observer = Observer()
-    with _lenient_shortstr():
-        return await _campaign(opts, s, started, observer)
+    # Importing adapters.rabbit made this process's AMQP client tolerate short strings that are not
+    # UTF-8 too (adapters/rabbit/wire.py), so the campaign sees the dead letters of such messages.
+    return await _campaign(opts, s, started, observer)
 
 
 async def _campaign(opts: Options, s: Settings, started: float, observer: Observer) -> dict[str, Any]:
@@ -600,6 +620,7 @@ async def _campaign(opts: Options, s: Settings, started: float, observer: Observ
         "db_rows_with_control_characters": stored,
         "learners_stored": learners,
         "dead_letters_unmatched": observer.dead_unmatched,
+        "concurrent_twins_retried": observer.concurrent_twins,
         "elapsed_s": round(time.monotonic() - started, 1),
         "seed": opts.seed,
     }
@@ -639,9 +660,9 @@ async def _wait(cases: list[FuzzCase], sent: dict[str, str], observer: Observer,
 
 
 def _seen(c: FuzzCase, observer: Observer) -> bool:
-    if c.case_id in observer.dead:
+    if _dead_letters(c, observer):
         return True
-    return c.expect != NO_ANSWER and any((org, c.message_id or "") in observer.answers for org in (c.sender,))
+    return c.expect != NO_ANSWER and (c.sender, _correlation_id(c)) in observer.answers
 
 
 # ---- the bench: a fresh database and vhost, a table
@@ -689,6 +710,7 @@ def show(r: dict[str, Any]) -> None:
         "wrongly_applied",
         "known_sender_unanswered",
         "rejected_not_dead_lettered",
+        "rejected_not_dead_lettered_classes",
         "broker_expectations_missed",
         "hub_alive",
         "hub_peak_memory_mb",

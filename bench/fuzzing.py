@@ -98,6 +98,30 @@ class RawStr(str):
         return self.raw
 
 
+class AbsentStr(str):
+    """No message_id at all. aiormq gives a message without one an id of its own (a uuid4 hex), as
+    any aio-pika client would; other clients (pika, amqplib) send none. This value is truthy, so
+    aiormq keeps it, and equal to "", so pamqp leaves the property out."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class EmptyStr(str):
+    """A message_id present on the wire but empty (pamqp would leave out a plain "")."""
+
+    def __new__(cls) -> "EmptyStr":
+        return super().__new__(cls, "(empty)")
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b""
+
+
+def wire_message_id(message_id: str | None) -> str:
+    """What to set as an aio-pika message's `message_id` (past its str()) to send `message_id` as it is."""
+    return AbsentStr() if message_id is None else EmptyStr() if message_id == "" else message_id
+
+
 # ---- the valid starting point of every case
 def base_body(message_type: str, orgs: Orgs, sender: str, rng: random.Random) -> dict[str, Any]:
     """The example of `message_type`, speaking of the campaign's learner and organisations."""
@@ -535,9 +559,12 @@ def _content_type(c: _Ctx) -> FuzzCase:
 
 
 def _property_invalid_utf8(c: _Ctx) -> FuzzCase:
-    which = c.pick(("message_id", "content_type"))
+    which = c.pick(("message_id", "content_type", "amqp_type"))
     raw = RawStr(b"\xff\xfe" + c.rng.randbytes(4).hex().encode())
-    return c.changed(f"{which} with invalid UTF-8 {raw.raw!r}", True, **{which: raw})
+    if which == "message_id" and c.rng.random() < 0.3:  # as long as a short string may be: 765 bytes as U+FFFD
+        raw = RawStr(b"\xff" * 255)
+    # The hub reads every body as JSON whatever its content_type says (see "prop.content_type").
+    return c.changed(f"{which} with invalid UTF-8 {raw.raw!r}", which != "content_type", **{which: raw})
 
 
 def _user_id_missing(c: _Ctx) -> FuzzCase:
@@ -722,7 +749,7 @@ def _forged_lrs_headers(c: _Ctx) -> FuzzCase:
 
 
 def _garbage_headers(c: _Ctx) -> FuzzCase:
-    how = c.pick(("many", "long value", "deep table", "odd names", "invalid UTF-8 value"))
+    how = c.pick(("many", "long value", "deep table", "odd names", "invalid UTF-8 value", "invalid UTF-8 name"))
     if how == "many":
         headers: dict[str, Any] = {f"h{i}": i for i in range(500)}
     elif how == "long value":
@@ -734,8 +761,10 @@ def _garbage_headers(c: _Ctx) -> FuzzCase:
         headers = {"x-deep": nested}
     elif how == "odd names":
         headers = {"": 1, "ünï": "x", "x-lrs-": "y", "\x00": "z"}
-    else:
+    elif how == "invalid UTF-8 value":
         headers = {"x-note": RawStr(b"\xff\xfe\xfd")}
+    else:  # the hub cannot read the table at all, so it cannot know the message is fine: it refuses it
+        return _with_headers(c, {RawStr(b"x-\xff\xfe"): 1}, f"headers: {how}", True)
     # Headers the hub does not read may be ignored, even undecodable ones: it must only never fault.
     return _with_headers(c, headers, f"headers: {how}", False)
 

@@ -19,7 +19,7 @@ from faststream.rabbit.message import RabbitMessage
 
 from adapters.log import pseudonym
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
-from adapters.rabbit import dead_letters
+from adapters.rabbit import dead_letters, wire
 from adapters.rabbit.batcher import MicroBatcher
 from hub.inbound import HeaderError, InboundMessage, read_batch
 
@@ -35,6 +35,13 @@ async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
     return message
 
 
+def _shown(value: str | None) -> str | None:
+    """A property as logged: one that is not printable ASCII is escaped, so it never reaches a terminal as sent."""
+    if value is None or (value.isascii() and value.isprintable()):
+        return value
+    return ascii(value)[:300]
+
+
 def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> InboundMessage:
     """Read identity from the broker-checked user_id; trust replay headers only from the hub."""
     headers = dict(raw.headers or {})
@@ -46,6 +53,8 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
         replay = True
     batch, invalid_header = None, None
     try:
+        if wire.UNDECODABLE_HEADERS in headers:
+            raise HeaderError("headers", "the header table holds a name that is not UTF-8")
         batch = read_batch(headers)
     except HeaderError as e:
         invalid_header = e
@@ -85,7 +94,8 @@ def register_consumer(
         raw = message.raw_message
         inbound = to_inbound(raw, queue, hub_user)
         started = time.perf_counter()
-        bound = log.bind(message_id=inbound.message_id, type=inbound.message_type, sender=inbound.sender)
+        shown_id, shown_type = _shown(inbound.message_id), _shown(inbound.message_type)
+        bound = log.bind(message_id=shown_id, type=shown_type, sender=inbound.sender)
         try:
             handled = await batcher.submit(inbound)
             if handled.dead_letter_reason and await quota.admit(inbound.sender or "", dead_letters.kept_size(raw)):

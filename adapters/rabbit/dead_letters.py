@@ -64,7 +64,7 @@ async def dead_letter(
             REASON: reason[:1000],
             CONSUMER: consumer,
             SENDER: sender or "",
-            ROUTING_KEY: (message.routing_key or "")[:255],
+            ROUTING_KEY: _short(message.routing_key) or "",
             QUEUE: consumer,
             AT: datetime.now(UTC).isoformat(),
         }
@@ -72,10 +72,10 @@ async def dead_letter(
     copy = aio_pika.Message(
         body=body,
         headers=headers,
-        content_type=message.content_type,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        type=message.type,
+        content_type=_short(message.content_type),
+        message_id=_short(message.message_id),
+        correlation_id=_short(message.correlation_id),
+        type=_short(message.type),
         timestamp=message.timestamp,
         user_id=hub_user,  # marks the copy as the hub's: only the hub's user can set this
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
@@ -90,7 +90,27 @@ def kept_size(message: AbstractIncomingMessage) -> int:
 
 
 def _without_hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
-    return {k: v for k, v in (message.headers or {}).items() if k not in _HUB_HEADERS}
+    return {k: _encodable(v) for k, v in (message.headers or {}).items() if k not in _HUB_HEADERS}
+
+
+def _encodable(value: Any) -> Any:
+    """A header value as pamqp can publish it again: a long string that was not UTF-8 is read as
+    bytes, which pamqp cannot encode, so it is kept as a byte array (the same bytes)."""
+    if isinstance(value, bytes):
+        return bytearray(value)
+    if isinstance(value, dict):
+        return {k: _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
+def _short(value: str | None) -> str | None:
+    """At most an AMQP short string's 255 bytes: a property read with U+FFFD for what was not
+    UTF-8 (adapters/rabbit/wire.py) can be longer than the bytes it came from."""
+    if value is None:
+        return None
+    return value.encode()[:255].decode(errors="ignore")
 
 
 @dataclass(frozen=True)
@@ -205,7 +225,7 @@ async def replay(channel: AbstractChannel, message_id: str, hub_user: str, opera
                 aio_pika.Message(
                     body=message.body,
                     headers=headers,
-                    content_type=message.content_type,
+                    content_type=_short(message.content_type),
                     message_id=message.message_id,
                     type=message.type,
                     user_id=hub_user,  # the hub vouches for x-lrs-sender, and only the hub may

@@ -4,8 +4,6 @@ The same generator and classifier as `bench/fuzz.py`, at a size that fits in the
 mutation and every request type appear (the generator covers both within its first cases).
 """
 
-import pytest
-
 from adapters.settings import Settings
 from bench.fuzz import Options, campaign
 from bench.fuzzing import MUTATIONS
@@ -16,12 +14,6 @@ from hub.inbound import MAX_BODY_BYTES
 OPTIONS = Options(count=300, seed=9, huge_bytes=MAX_BODY_BYTES, delivery_limit=2, quiet_s=15, timeout_s=90)
 
 
-@pytest.mark.xfail(
-    strict=True,  # passes once both are fixed: then this mark must go
-    reason="open (issue 9): invalid UTF-8 in AMQP properties breaks the hub's connection in pamqp, so those"
-    " messages are redelivered to the delivery limit; messages with no or an empty message_id are counted"
-    " wrongly applied by the classifier (their rejection carries no correlation_id) - to be told apart",
-)
 async def test_bad_messages_are_refused_without_faults_and_nothing_of_them_is_applied(settings: Settings) -> None:
     """Every bad message is answered or dead-lettered with a reason; none faults or is applied; the hub lives."""
     report = await campaign(OPTIONS, settings)
