@@ -458,23 +458,28 @@ def _unknown_field(c: _Ctx) -> FuzzCase:
     )
 
 
-def _missing_field(c: _Ctx) -> FuzzCase | None:
+def _some_field(c: _Ctx) -> tuple[Path, dict[str, Any], str] | None:
+    """A field of the body, picked at random: the object it is in (and where), and its key."""
     keyed = [(p, d) for p, d in _dicts(c.body) if d]
     if not keyed:
         return None
     path, target = c.pick(keyed)
-    key = c.pick(sorted(target))
+    return path, target, c.pick(sorted(target))
+
+
+def _missing_field(c: _Ctx) -> FuzzCase | None:
+    if (picked := _some_field(c)) is None:
+        return None
+    path, target, key = picked
     return c.with_body(
         _set(c.body, path, {k: v for k, v in target.items() if k != key}), f"{_dotted((*path, key))} removed"
     )
 
 
 def _renamed_field(c: _Ctx) -> FuzzCase | None:
-    keyed = [(p, d) for p, d in _dicts(c.body) if d]
-    if not keyed:
+    if (picked := _some_field(c)) is None:
         return None
-    path, target = c.pick(keyed)
-    key = c.pick(sorted(target))
+    path, target, key = picked
     new = c.pick((key.upper(), key.replace("_", ""), key + "_", "".join(w.title() for w in key.split("_"))))
     renamed = {new if k == key else k: v for k, v in target.items()}
     return c.with_body(_set(c.body, path, renamed), f"{_dotted((*path, key))} renamed {new!r}")
