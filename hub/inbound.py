@@ -7,7 +7,7 @@ to its sender and a dead-letter reason for the adapter; it never half-applies.
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -112,6 +112,12 @@ class InboundMessage:
         return _PRINTABLE_ID.fullmatch(self.message_id) is not None
 
     @property
+    def shown_type(self) -> str | None:
+        """`message_type` if it may be echoed in a rejection (printable ASCII, like an id), else None."""
+        kind = self.message_type
+        return kind if kind is not None and _PRINTABLE_ID.fullmatch(kind) else None
+
+    @property
     def inbox_key(self) -> InboxKey:
         return InboxKey(self.consumer, self.sender or "", self.message_id)
 
@@ -143,12 +149,36 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 # A message_id is the sender's own, echoed as correlation_id and kept in the audit log: printable
 # ASCII only (a UUID is what the README asks for; AMQP's short string allows 255 bytes).
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,255}")
-# A NUL character: valid JSON (as the escape \u0000), but PostgreSQL cannot store it in text.
-_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# Control characters (C0, DEL, C1) are valid JSON as escapes, but no field holds one: NUL cannot
+# even be stored by PostgreSQL, and the rest would reach logs, files and partners' screens.
+# Tab, line feed and carriage return are text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# How one can appear in a JSON body at all (raw C0 is not valid JSON): escaped, DEL, or C1 in
+# UTF-8. Most bodies hold none, and are not walked.
+_MAYBE_CONTROL = re.compile(rb"\\u00|\x7f|\xc2[\x80-\x9f]")
+
+
+def _control_character_at(value: object, path: tuple[str, ...] = ()) -> str | None:
+    """The location of the first string (key or value) holding a control character, or None."""
+    if isinstance(value, str):
+        return ".".join(path) if _CONTROL.search(value) else None
+    if isinstance(value, list):
+        items: Iterable[tuple[str, object]] = ((str(i), v) for i, v in enumerate(value))
+    elif isinstance(value, dict):
+        items = value.items()
+    else:
+        return None
+    for key, item in items:
+        if _CONTROL.search(key):
+            return ".".join(path) or "body"  # the key itself is not repeated back
+        found = _control_character_at(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _json(body: bytes, kind: str | None) -> object:
-    """Parse a body with limits checked first: size, nesting depth, UTF-8, NUL characters."""
+    """Parse a body with limits checked first: size, nesting depth, UTF-8, control characters."""
     if len(body) > MAX_BODY_BYTES:
         raise _reject("too_large", f"body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted", kind)
     try:
@@ -157,16 +187,20 @@ def _json(body: bytes, kind: str | None) -> object:
         raw = pydantic_core.from_json(body)
     except ValueError as e:
         raise _reject("malformed_json", f"body is not JSON: {e}", kind) from e
-    if _NUL.search(body):
-        raise _reject("invalid_contract", "NUL characters (\\u0000) are not accepted", kind)
+    where = _control_character_at(raw) if _MAYBE_CONTROL.search(body) else None
+    if where is not None:
+        raise _reject("invalid_contract", "control characters are not accepted (tab and line breaks are)", kind, where)
     return raw
 
 
 def _parse(message: InboundMessage, sender: Organisation) -> tuple[object, str]:
-    kind = message.message_type
+    kind = message.shown_type
     route = HANDLERS.get(kind or "")
     if route is None:
-        raise _reject("unknown_message_type", f"no contract is named {kind!r}", kind, "type")
+        unknown = f"no contract is named {kind!r}"
+        if message.message_type and kind is None:  # not repeated back: it would reach logs and screens
+            unknown = "no contract is named so: a type is printable ASCII"
+        raise _reject("unknown_message_type", unknown, kind, "type")
     if message.routing_key and message.routing_key != f"{sender.org_id}.{kind}":
         raise _reject("sender_mismatch", "routing key must be '<your org id>.<message type>'", kind, "routing_key")
     if sender.kind not in route.senders:
@@ -262,18 +296,18 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
     headers = message.batch.headers() if message.batch else {}
     try:
         if not message.message_id:
-            raise _reject("invalid_contract", "message_id property is required", message.message_type, "message_id")
+            raise _reject("invalid_contract", "message_id property is required", message.shown_type, "message_id")
         if not message.usable_id:
-            raise _reject("invalid_contract", "message_id must be printable ASCII", message.message_type, "message_id")
+            raise _reject("invalid_contract", "message_id must be printable ASCII", message.shown_type, "message_id")
         if message.invalid_header is not None:
             bad = message.invalid_header
-            raise _reject("invalid_header", bad.message, message.message_type, bad.header)
+            raise _reject("invalid_header", bad.message, message.shown_type, bad.header)
         if seen is not None:
             raise _reject("duplicate_message_id", "message_id was already used for a different message", None)
         if message.batch and not message.batch.belongs_to(sender.org_id):
-            raise _reject("sender_mismatch", "the batch file is not the sender's", message.message_type, "batch")
+            raise _reject("sender_mismatch", "the batch file is not the sender's", message.shown_type, "batch")
         if not sender.active:
-            raise _reject("sender_not_allowed", "the sending organisation is suspended", message.message_type)
+            raise _reject("sender_not_allowed", "the sending organisation is suspended", message.shown_type)
         request, kind = _parse(message, sender)
     except _Rejected as rejected:
         # An id with control characters is not echoed: it would reach the sender's logs and ours.

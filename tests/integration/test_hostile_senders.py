@@ -218,12 +218,26 @@ async def test_bodies_that_used_to_fault_are_refused_at_once(
     assert len(dead.body) == (0 if len(payload) > dead_letters.MAX_KEPT_BODY else len(payload))
 
 
-async def test_a_nul_character_is_refused_not_a_fault(hub: Hub, provider: OrgLogin) -> None:
-    """A NUL character in free text (valid JSON, but PostgreSQL cannot store it) is refused at once."""
+@pytest.mark.parametrize("text", ["before\u0000after", "bell\u0007", "C1\u0085"], ids=["NUL", "BEL", "NEL"])
+async def test_a_control_character_is_refused_not_a_fault(hub: Hub, provider: OrgLogin, text: str) -> None:
+    """A control character in free text (valid JSON; PostgreSQL cannot store NUL) is refused at once."""
     ukprn = provider.org.org_id
     async with Mis(provider.amqp_url, ukprn) as mis:
-        request_id = await mis.send(REGISTER, register(ukprn, notes="before\u0000after"))
+        request_id = await mis.send(REGISTER, register(ukprn, notes=text))
         rejection = await mis.answer()
 
     assert (rejection.correlation_id, body(rejection)["reason"]) == (request_id, "invalid_contract")
+    assert body(rejection)["errors"][0]["loc"] == "learner.notes"
+    assert await _learners_registered_by(hub, ukprn) == 0
+
+
+async def test_a_nul_in_the_amqp_type_is_refused_not_a_fault(hub: Hub, provider: OrgLogin) -> None:
+    """A type property with a NUL, routed to the registration queue, is answered unknown_message_type."""
+    ukprn = provider.org.org_id
+    async with Mis(provider.amqp_url, ukprn) as mis:
+        request_id = await mis.send(f"{REGISTER}\u0000", register(ukprn), routing_key=f"{ukprn}.{REGISTER}")
+        rejection = await mis.answer()
+
+    assert (rejection.correlation_id, body(rejection)["reason"]) == (request_id, "unknown_message_type")
+    assert body(rejection)["request_type"] is None
     assert await _learners_registered_by(hub, ukprn) == 0

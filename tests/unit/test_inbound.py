@@ -485,3 +485,51 @@ def test_a_deeply_nested_body_yields_no_mis_identifier() -> None:
 def test_an_oversized_body_is_not_read_again_for_its_mis_identifier() -> None:
     """A body of over 64 KB is not parsed again, even if it names a MISIdentifier."""
     assert mis_identifier_of(b'{"mis_identifier": "STU-1", "pad": "' + b"x" * 70_000 + b'"}') is None
+
+
+# --- control characters: valid JSON or AMQP, but not text anyone should store or echo -------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("notes", "before\u0001after"),
+        ("notes", "escape \u001b[31m red"),
+        ("given_name", "Ann\u0000e"),
+        ("address_line1", "1 High St\u007f"),
+        ("notes", "C1 \u0085 next line"),
+    ],
+    ids=["SOH in notes", "ESC in notes", "NUL in a name", "DEL in an address", "C1 NEL in notes"],
+)
+async def test_control_characters_anywhere_in_a_body_are_refused_naming_the_field(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, field: str, value: str
+) -> None:
+    """Free text with a control character is refused as invalid_contract at its field, never stored."""
+    _, rejection = await send_bad(hub_db, college, register_body(college.org_id, **{field: value}))
+    assert (rejection.reason, locs(rejection)) == ("invalid_contract", [f"learner.{field}"])
+
+
+async def test_a_control_character_in_a_key_is_refused(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
+    """A key is text too: one with a control character is refused without being echoed."""
+    body = register_body(college.org_id, **{"no\u0007tes": "x"})
+    _, rejection = await send_bad(hub_db, college, body)
+    assert rejection.reason == "invalid_contract"
+    assert all(c.isprintable() for e in rejection.errors for c in e.loc + e.message)
+
+
+async def test_tabs_and_line_breaks_in_free_text_are_kept(hub_db: FakeUnitOfWorkFactory, college: Organisation) -> None:
+    """Tab, line feed and carriage return are text, not control: notes may hold them."""
+    handled = await handle_inbound(hub_db, inbound(college.org_id, register_body(college.org_id, notes="a\tb\r\nc")))
+    assert handled.answer_code == "WSRC0005"
+
+
+@pytest.mark.parametrize("message_type", ["learner.register.v1\u0000", "\u0001", "learner.régister.v1"])
+async def test_a_type_that_is_not_printable_ascii_is_refused_and_not_echoed(
+    hub_db: FakeUnitOfWorkFactory, college: Organisation, message_type: str
+) -> None:
+    """An unknown type with control or non-ASCII characters is refused without being repeated back."""
+    _, rejection = await send_bad(
+        hub_db, college, register_body(college.org_id), message_type, routing_key=f"{college.org_id}.x"
+    )
+    assert (rejection.reason, rejection.request_type, locs(rejection)) == ("unknown_message_type", None, ["type"])
+    assert all(c.isascii() and c.isprintable() for e in rejection.errors for c in e.loc + e.message)
