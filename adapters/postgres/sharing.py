@@ -6,7 +6,7 @@ deliveries, recalls and re-keys too.
 """
 
 import json
-import uuid
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -252,9 +252,11 @@ class PostgresSharing:
         )
 
 
+# The form the hub issues notice ids in. Python's uuid.UUID also takes braces, "urn:uuid:" and
+# no hyphens, which asyncpg then refuses (a fault); and an id acknowledged in another form would
+# be answered "unknown", as it is not the one the partner was sent.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    return _CANONICAL_UUID.fullmatch(text) is not None
