@@ -29,6 +29,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -389,9 +390,19 @@ FAULTED = ("faulted", "faulted, answered on a retry")
 def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) -> list[Verdict]:
     taken: defaultdict[tuple[str, str], set[int]] = defaultdict(set)  # answers given to cases sharing a key
     answering = sorted({org for org, _ in observer.answers})
+    sendable = [c for c in cases if not sent[c.case_id].startswith(("refused", "unsendable", "returned"))]
+    letters_of = {c.case_id: _dead_letters(c, observer) for c in cases}
+    # Every case first takes an answer on its own sender's queue; only then may one left without
+    # take what is left on another's (misrouted): ids reused across senders are not misroutes.
+    answers = {c.case_id: _claim(c, observer, taken, [c.sender], bool(letters_of[c.case_id])) for c in sendable}
+    for c in sendable:
+        if answers[c.case_id] is None and _correlation_id(c):
+            others = (o for o in answering if o != c.sender)
+            answers[c.case_id] = _claim(c, observer, taken, others, bool(letters_of[c.case_id]))
+    twins = _redeliveries(sendable)
     verdicts = []
     for c in cases:
-        status, letters = sent[c.case_id], _dead_letters(c, observer)
+        status, letters = sent[c.case_id], letters_of[c.case_id]
         dead_lettered = bool(letters)
         faults = observer.faults.get(_logged_id(c.message_id), []) if c.message_id else []
         if status.startswith(("refused", "unsendable")) or status == "returned":
@@ -399,7 +410,7 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
                 Verdict(c, "refused by the broker" if status != "returned" else "unroutable (returned)", False, status)
             )
             continue
-        answer = _claim(c, observer, taken, answering, dead_lettered)
+        answer = answers[c.case_id]
         if faults or any(d.by_broker for d in letters):
             # No fault logged: every delivery ended with the hub's connection (a framing error), not in a handler.
             logged = ", ".join(sorted({str(f.get("error")) for f in faults}))
@@ -408,7 +419,9 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
             outcome = "faulted, answered on a retry" if answer is not None else "faulted"
             verdicts.append(Verdict(c, outcome, dead_lettered, error))
             continue
-        if answer is None:
+        if answer is None and c.case_id in twins:
+            verdicts.append(Verdict(c, "taken for a redelivery", dead_lettered))
+        elif answer is None:
             verdicts.append(Verdict(c, "dead-lettered, no answer" if dead_lettered else "lost", dead_lettered))
         elif answer.queue_org != c.sender:
             verdicts.append(Verdict(c, "answered to another organisation", dead_lettered, answer.queue_org))
@@ -424,18 +437,17 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
 
 
 def _claim(
-    c: FuzzCase, observer: Observer, taken: defaultdict[tuple[str, str], set[int]], orgs: list[str], dead: bool
+    c: FuzzCase, observer: Observer, taken: defaultdict[tuple[str, str], set[int]], orgs: Iterable[str], dead: bool
 ) -> Answer | None:
-    """The next answer correlated with this case: on its sender's queue, else on anyone's (misrouted).
+    """The next answer correlated with this case that is still free on one of `orgs`' queues.
 
     Answers to messages without a usable id carry no correlation_id, so they are told apart only by
-    the queue they reached: such a case takes one of its sender's, never another's (which are that
-    organisation's own cases' answers). Of several answers sharing a key (a reused message_id: the
-    hub takes whichever arrives first and refuses the other), a dead-lettered case takes a
-    rejection and any other case an answer that is not one, when there is such.
+    the queue they reached. Of several answers sharing a key (a reused message_id: the hub takes
+    whichever arrives first and refuses the other), a dead-lettered case takes a rejection and any
+    other case an answer that is not one, when there is such.
     """
     correlation_id = _correlation_id(c)
-    for org in (c.sender, *(o for o in orgs if o != c.sender and correlation_id)):
+    for org in orgs:
         key = (org, correlation_id)
         free = [i for i in range(len(observer.answers.get(key, []))) if i not in taken[key]]
         if not free:
@@ -445,6 +457,22 @@ def _claim(
         taken[key].add(index)
         return got[index]
     return None
+
+
+def _redeliveries(cases: list[FuzzCase]) -> set[str]:
+    """Cases that repeat an earlier case's sender, message_id and bytes: the hub takes them for a
+    redelivery of it (deduplication is per sender), and rightly answers them no more."""
+    seen: set[tuple[str, str, bytes]] = set()
+    twins = set()
+    for c in cases:
+        correlation_id = _correlation_id(c)
+        if not correlation_id:
+            continue
+        key = (c.sender, correlation_id, c.body)
+        if key in seen:
+            twins.add(c.case_id)
+        seen.add(key)
+    return twins
 
 
 def _logged_id(message_id: str) -> str:

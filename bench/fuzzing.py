@@ -248,11 +248,11 @@ class _Ctx:
     def changed(self, detail: str, must_reject: bool | None, **kw: Any) -> FuzzCase:
         return replace(self.case, detail=detail, must_reject=must_reject, **kw)  # type: ignore[arg-type]
 
-    def splice(self, path: Path, raw: bytes, detail: str) -> FuzzCase:
+    def splice(self, path: Path, raw: bytes, detail: str, must_reject: bool | None = True) -> FuzzCase:
         """Put `raw` bytes, verbatim, where the value at `path` was (for what json.dumps cannot write)."""
         marker = "\ue000fuzz\ue000"
         text = json.dumps(_set(self.body, path, marker), ensure_ascii=False).encode()
-        return self.with_body(text.replace(json.dumps(marker, ensure_ascii=False).encode(), raw), detail, True)
+        return self.with_body(text.replace(json.dumps(marker, ensure_ascii=False).encode(), raw), detail, must_reject)
 
 
 Mutation = Callable[[_Ctx], FuzzCase | None]
@@ -360,7 +360,9 @@ def _non_standard_number(c: _Ctx) -> FuzzCase:
 def _huge_integer(c: _Ctx) -> FuzzCase:
     path, _ = c.pick([*_int_leaves(c.body), *_string_leaves(c.body)])
     digits = c.pick((20, 400, 5_000, 50_000))
-    return c.splice(path, b"9" * digits, f"{_dotted(path)} = an integer of {digits} digits")
+    # The contract decides: a version is any integer (a huge one is merely stale, WSRC0013), and
+    # a bounded field refuses it; either way it must never reach PostgreSQL and fault there.
+    return c.splice(path, b"9" * digits, f"{_dotted(path)} = an integer of {digits} digits", None)
 
 
 def _duplicate_key(c: _Ctx) -> FuzzCase | None:

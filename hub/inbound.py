@@ -153,9 +153,9 @@ _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,255}")
 # even be stored by PostgreSQL, and the rest would reach logs, files and partners' screens.
 # Tab, line feed and carriage return are text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# How one can appear in a JSON body at all (raw C0 is not valid JSON): escaped, DEL, or C1 in
-# UTF-8. Most bodies hold none, and are not walked.
-_MAYBE_CONTROL = re.compile(rb"\\u00|\x7f|\xc2[\x80-\x9f]")
+# How one can appear in a JSON body at all (raw C0 is not valid JSON): escaped as \u00XX, \b
+# or \f, DEL, or C1 in UTF-8. Most bodies hold none, and are not walked.
+_MAYBE_CONTROL = re.compile(rb"\\u00|\\[bf]|\x7f|\xc2[\x80-\x9f]")
 
 
 def _control_character_at(value: object, path: tuple[str, ...] = ()) -> str | None:

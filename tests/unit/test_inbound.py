@@ -498,8 +498,10 @@ def test_an_oversized_body_is_not_read_again_for_its_mis_identifier() -> None:
         ("given_name", "Ann\u0000e"),
         ("address_line1", "1 High St\u007f"),
         ("notes", "C1 \u0085 next line"),
+        ("notes", "back\bspace"),
+        ("notes", "form\ffeed"),
     ],
-    ids=["SOH in notes", "ESC in notes", "NUL in a name", "DEL in an address", "C1 NEL in notes"],
+    ids=["SOH in notes", "ESC in notes", "NUL in a name", "DEL in an address", "C1 NEL in notes", "\\b", "\\f"],
 )
 async def test_control_characters_anywhere_in_a_body_are_refused_naming_the_field(
     hub_db: FakeUnitOfWorkFactory, college: Organisation, field: str, value: str
