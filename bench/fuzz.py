@@ -385,6 +385,8 @@ class Verdict:
 
 WRONG = ("wrongly accepted", "answered to another organisation")
 FAULTED = ("faulted", "faulted, answered on a retry")
+# Faults that say nothing of the message: a service away or a concurrent change (hub/errors.py).
+TRANSIENT = {"TransientError", "ConcurrentAttemptsError"}
 
 
 def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) -> list[Verdict]:
@@ -395,11 +397,11 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
     # Every case first takes an answer on its own sender's queue; only then may one left without
     # take what is left on another's (misrouted): ids reused across senders are not misroutes.
     answers = {c.case_id: _claim(c, observer, taken, [c.sender], bool(letters_of[c.case_id])) for c in sendable}
+    twins = _redeliveries(sendable)  # rightly unanswered: they take no one else's answer either
     for c in sendable:
-        if answers[c.case_id] is None and _correlation_id(c):
+        if answers[c.case_id] is None and _correlation_id(c) and c.case_id not in twins:
             others = (o for o in answering if o != c.sender)
             answers[c.case_id] = _claim(c, observer, taken, others, bool(letters_of[c.case_id]))
-    twins = _redeliveries(sendable)
     verdicts = []
     for c in cases:
         status, letters = sent[c.case_id], letters_of[c.case_id]
@@ -411,6 +413,10 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
             )
             continue
         answer = answers[c.case_id]
+        if faults and answer is not None and all(f.get("error") in TRANSIENT for f in faults):
+            # A concurrent change (another message of the same learner) rolled it back; retried, answered.
+            verdicts.append(Verdict(c, "retried after a concurrent change, answered", dead_lettered))
+            continue
         if faults or any(d.by_broker for d in letters):
             # No fault logged: every delivery ended with the hub's connection (a framing error), not in a handler.
             logged = ", ".join(sorted({str(f.get("error")) for f in faults}))
