@@ -21,6 +21,7 @@ from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, PostgresOrganisations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
 from adapters.rabbit.topology import (
@@ -39,6 +40,20 @@ from hub.feeds import expire
 from hub.inbound import handle_batch, handle_events
 
 log = structlog.get_logger("lrs.hub")
+
+
+async def _route_unrouted(s: Settings) -> None:
+    """Set the broker policy that answers unroutable messages (see topology.UNROUTED_EXCHANGE).
+
+    Without the management API the hub still runs; only a message no binding takes then goes
+    unanswered, as a mandatory publish's return tells its sender."""
+    admin = BrokerAdmin(s.rabbit_management_url, s.rabbit_management_user, s.rabbit_management_password, s.vhost)
+    try:
+        await admin.route_unrouted()
+    except BrokerAdminError as e:
+        log.error("could not set the policy that answers unroutable messages", error=str(e)[:300])
+    finally:
+        await admin.close()
 
 
 def hub_user(settings: Settings) -> str:
@@ -98,6 +113,7 @@ class Hub:
         connection, self.channel = await connect_channel(s)
         self._stack.push_async_callback(connection.close)
         await declare_topology(self.channel, s.delivery_limit)
+        await _route_unrouted(s)
         async with self.pool.acquire() as conn:
             for org in await PostgresOrganisations(conn).list():
                 await declare_outbound_queue(self.channel, org.org_id)

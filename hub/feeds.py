@@ -10,7 +10,7 @@ as a correction (`replaces_version`); a merge re-keys what it holds under the li
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -56,18 +56,17 @@ def current_offers(learner: Learner, entries: Sequence[LearningEvent]) -> list[O
     return [details_offer(learner), *(entry_offer(e) for e in entries if not e.withdrawn)]
 
 
-def _event_offers(event: Contract) -> tuple[Feed, list[Offer]] | None:
-    match event:
-        case AchievementsRecorded() | AchievementsAmended():
-            offers = []
-            for i in event.items:
-                fields = i.model_dump(mode="json", exclude={"event_id", "version"})
-                offers.append(Offer(Feed.ACHIEVEMENTS, i.uln, fields, i.event_id, i.version))
-            return Feed.ACHIEVEMENTS, offers
-        case ParticipationRecorded():
-            fields = event.model_dump(mode="json", exclude={"event_id", "version"})
-            return Feed.PARTICIPATION, [Offer(Feed.PARTICIPATION, event.uln, fields, event.event_id, event.version)]
-    return None
+def _entry_offers(event: AchievementsRecorded | AchievementsAmended) -> list[Offer]:
+    offers = []
+    for i in event.items:
+        fields = i.model_dump(mode="json", exclude={"event_id", "version"})
+        offers.append(Offer(Feed.ACHIEVEMENTS, i.uln, fields, i.event_id, i.version))
+    return offers
+
+
+def _participation_offers(event: ParticipationRecorded) -> list[Offer]:
+    fields = event.model_dump(mode="json", exclude={"event_id", "version"})
+    return [Offer(Feed.PARTICIPATION, event.uln, fields, event.event_id, event.version)]
 
 
 def recall(uln: str, keys: Sequence[str], reason: str, named: bool) -> Notice:
@@ -105,28 +104,60 @@ async def _partner(uow: UnitOfWork, org_id: str) -> Organisation | None:
 
 
 async def offer_event(uow: UnitOfWork, event: Contract, at: datetime, correlation_id: str | None = None) -> None:
-    """Offer one hub event to every subscribed partner; recall, correct or re-key what they hold."""
-    today = at.date()
-    if isinstance(event, AchievementsWithdrawn):
-        await _recall_keys(uow, [i.event_id for i in event.items], "the awarding organisation withdrew it", at)
-        return
-    if isinstance(event, LearnersMerged):
-        await _rekey(uow, event.linked_uln, event.master_uln, at)
-        return
-    if isinstance(event, LearnerUpdated):
-        learner = await uow.learners.get(event.uln)
-        if learner is None:
-            return
-        feed, offers = Feed.LEARNER_DETAILS, [details_offer(learner)]
-    else:
-        found = _event_offers(event)
-        if found is None:
-            return
-        feed, offers = found
+    """Offer one hub event to every subscribed partner; recall, correct or re-key what they hold.
+
+    An event no route names is offered to no one (the hub does not publish it either)."""
+    route = EVENT_ROUTES.get(event.message_type)
+    if route is not None:
+        await route(uow, event, at, correlation_id)
+
+
+async def _on_withdrawn(uow: UnitOfWork, event: Any, at: datetime, correlation_id: str | None) -> None:
+    assert isinstance(event, AchievementsWithdrawn)
+    await _recall_keys(uow, [i.event_id for i in event.items], "the awarding organisation withdrew it", at)
+
+
+async def _on_merged(uow: UnitOfWork, event: Any, at: datetime, correlation_id: str | None) -> None:
+    assert isinstance(event, LearnersMerged)
+    await _rekey(uow, event.linked_uln, event.master_uln, at)
+
+
+async def _on_updated(uow: UnitOfWork, event: Any, at: datetime, correlation_id: str | None) -> None:
+    assert isinstance(event, LearnerUpdated)
+    learner = await uow.learners.get(event.uln)
+    if learner is not None:
+        await _offer(uow, Feed.LEARNER_DETAILS, [details_offer(learner)], at, correlation_id)
+
+
+async def _on_achievements(uow: UnitOfWork, event: Any, at: datetime, correlation_id: str | None) -> None:
+    assert isinstance(event, AchievementsRecorded | AchievementsAmended)
+    await _offer(uow, Feed.ACHIEVEMENTS, _entry_offers(event), at, correlation_id)
+
+
+async def _on_participation(uow: UnitOfWork, event: Any, at: datetime, correlation_id: str | None) -> None:
+    assert isinstance(event, ParticipationRecorded)
+    await _offer(uow, Feed.PARTICIPATION, _participation_offers(event), at, correlation_id)
+
+
+EventHandler = Callable[[UnitOfWork, Any, datetime, str | None], Awaitable[None]]
+# The hub's events that partners' feeds are made of, and what each does: the feeds consumer's
+# route table (hub/messagebus.py). lrs.feeds is bound to exactly these.
+EVENT_ROUTES: dict[str, EventHandler] = {
+    AchievementsRecorded.message_type: _on_achievements,
+    AchievementsAmended.message_type: _on_achievements,
+    AchievementsWithdrawn.message_type: _on_withdrawn,
+    ParticipationRecorded.message_type: _on_participation,
+    LearnerUpdated.message_type: _on_updated,
+    LearnersMerged.message_type: _on_merged,
+}
+
+
+async def _offer(uow: UnitOfWork, feed: Feed, offers: list[Offer], at: datetime, correlation_id: str | None) -> None:
+    """Offer entries of one feed to each of its subscribers, through the gate."""
     subscriptions = await uow.sharing.subscriptions(feed)
     if not subscriptions or not offers:
         return
-    ctx = await sharing_context(uow, [o.uln for o in offers], today)
+    ctx = await sharing_context(uow, [o.uln for o in offers], at.date())
     if feed == Feed.LEARNER_DETAILS:
         records = await uow.sharing.held(ulns=[o.uln for o in offers], keys=[DETAILS_KEY])
     else:  # by entry alone: an amendment may have moved the entry to another learner

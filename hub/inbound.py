@@ -22,8 +22,7 @@ from hub.answers import AnswerDraft, Draft
 from hub.batch_rows import mis_identifier_of
 from hub.bulk import judge_items, validation_errors
 from hub.disclosure import send_draft, send_rejection
-from hub.feeds import offer_event
-from hub.messagebus import HANDLERS
+from hub.messagebus import EVENT_HANDLERS, HANDLERS
 from hub.model import Organisation
 from hub.ports import BatchRowOutcome, InboxKey, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
 from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER, EVENTS_EXCHANGE
@@ -373,21 +372,22 @@ async def _handle_event(uow: UnitOfWork, message: InboundMessage, *, hub_user: s
     seen = await uow.inbox.get(message.inbox_key)
     if seen is not None:
         return Handled(seen.dead_letter_reason, duplicate=True)
-    contract = EVENTS.get(message.message_type or "")
+    kind = message.message_type or ""
+    contract, handler = EVENTS.get(kind), EVENT_HANDLERS.get(kind)
     reason = None
     if message.replay:
         reason = "events are never accepted from a replay"
     elif message.sender != hub_user:
         reason = f"events come only from the hub, not {message.sender!r}"
-    elif contract is None:
-        reason = f"no event is named {message.message_type!r}"
+    elif contract is None or handler is None:
+        reason = f"no event handled by the hub is named {message.message_type!r}"
     else:
         try:
             event = contract.model_validate_json(message.body)
         except ValidationError as e:
             reason = "invalid event: " + "; ".join(f"{x.loc} {x.message}" for x in validation_errors(e))
         else:
-            await offer_event(uow, event, clock.now(), message.message_id)
+            await handler(uow, event, clock.now(), message.message_id)
     if message.message_id:
         await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
     return Handled(reason)

@@ -1,4 +1,6 @@
-"""The visible registry: which handler answers which message type, and who may send it."""
+"""The route table: for every message type, its contract, handler, who may send it and the queue
+it arrives on; and for every hub event, what handles it. The broker's bindings are built from it
+(adapters/rabbit/topology.py), so a message type cannot be handled yet unbound, or bound unhandled."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from hub import achievements, challenges, consent, enrolments, feeds, partners, 
 from hub.answers import Draft
 from hub.model import Organisation
 from hub.ports import UnitOfWork
+from hub.routing import RECORDS_QUEUE, REGISTRATION_QUEUE, SHARING_QUEUE
 
 Handler = Callable[[UnitOfWork, Organisation, Any, date], Awaitable[Draft]]
 
@@ -49,6 +52,7 @@ class Route:
     contract: type[Any]
     handler: Handler
     senders: frozenset[OrganisationKind]
+    queue: str
     # For a bulk message (a list `items`): the item type, so that bad items are answered one by
     # one and the good ones applied (hub/bulk.py). The handler then gets the items as a list.
     items: TypeAdapter[Any] | None = None
@@ -60,34 +64,36 @@ _PORTAL = frozenset({OrganisationKind.LEARNER_PORTAL})
 _SOURCES = _PROVIDERS | _AWARDING  # organisations whose PLR entries can be challenged
 _PARTNERS = frozenset({OrganisationKind.PARTNER})
 
-HANDLERS: dict[str, Route] = {
-    FindLearnerByUln.message_type: Route(FindLearnerByUln, registration.find_by_uln, _PROVIDERS),
-    FindLearnerByDemographics.message_type: Route(
-        FindLearnerByDemographics, registration.find_by_demographics, _PROVIDERS
-    ),
-    RegisterLearner.message_type: Route(RegisterLearner, registration.register_learner, _PROVIDERS),
-    UpdateLearner.message_type: Route(UpdateLearner, updates.update_learner, _PROVIDERS),
-    VerifyLearner.message_type: Route(VerifyLearner, verification.verify_learner, _AWARDING),
-    VerifyLearners.message_type: Route(
-        VerifyLearners, verification.verify_learners, _AWARDING, TypeAdapter(VerifyItem)
-    ),
-    SubmitAchievement.message_type: Route(SubmitAchievement, achievements.submit, _AWARDING),
-    AmendAchievement.message_type: Route(AmendAchievement, achievements.amend, _AWARDING),
-    WithdrawAchievement.message_type: Route(WithdrawAchievement, achievements.withdraw, _AWARDING),
-    AchievementBulk.message_type: Route(AchievementBulk, achievements.bulk, _AWARDING, TypeAdapter(AchievementItem)),
-    PublishEnrolment.message_type: Route(PublishEnrolment, enrolments.publish, _PROVIDERS),
-    ChallengeLearningEvent.message_type: Route(ChallengeLearningEvent, challenges.raise_challenge, _PORTAL),
-    ConfirmLearningEvent.message_type: Route(ConfirmLearningEvent, challenges.confirm, _SOURCES),
-    SetSharing.message_type: Route(SetSharing, consent.set_sharing, _PORTAL),
-    SetRestrictedView.message_type: Route(SetRestrictedView, consent.set_restricted_view, _PORTAL),
-    Nominate.message_type: Route(Nominate, consent.nominate, _PORTAL),
-    WithdrawNomination.message_type: Route(WithdrawNomination, consent.withdraw_nomination, _PORTAL),
-    ReadOwnRecord.message_type: Route(ReadOwnRecord, consent.read_record, _PORTAL),
-    PreviewView.message_type: Route(PreviewView, consent.preview, _PORTAL),
-    ReadDisclosures.message_type: Route(ReadDisclosures, consent.read_disclosures, _PORTAL),
-    Subscribe.message_type: Route(Subscribe, feeds.subscribe, _PARTNERS),
-    Unsubscribe.message_type: Route(Unsubscribe, feeds.unsubscribe, _PARTNERS),
-    Backfill.message_type: Route(Backfill, feeds.backfill, _PARTNERS),
-    RequestRecord.message_type: Route(RequestRecord, partners.request_record, _PARTNERS),
-    AcknowledgeNotices.message_type: Route(AcknowledgeNotices, partners.acknowledge, _PARTNERS),
-}
+_REGISTER, _RECORDS, _SHARING = REGISTRATION_QUEUE, RECORDS_QUEUE, SHARING_QUEUE
+ROUTES: tuple[Route, ...] = (
+    Route(FindLearnerByUln, registration.find_by_uln, _PROVIDERS, _REGISTER),
+    Route(FindLearnerByDemographics, registration.find_by_demographics, _PROVIDERS, _REGISTER),
+    Route(RegisterLearner, registration.register_learner, _PROVIDERS, _REGISTER),
+    Route(UpdateLearner, updates.update_learner, _PROVIDERS, _REGISTER),
+    Route(VerifyLearner, verification.verify_learner, _AWARDING, _REGISTER),
+    Route(VerifyLearners, verification.verify_learners, _AWARDING, _REGISTER, TypeAdapter(VerifyItem)),
+    Route(SubmitAchievement, achievements.submit, _AWARDING, _RECORDS),
+    Route(AmendAchievement, achievements.amend, _AWARDING, _RECORDS),
+    Route(WithdrawAchievement, achievements.withdraw, _AWARDING, _RECORDS),
+    Route(AchievementBulk, achievements.bulk, _AWARDING, _RECORDS, TypeAdapter(AchievementItem)),
+    Route(PublishEnrolment, enrolments.publish, _PROVIDERS, _RECORDS),
+    Route(ChallengeLearningEvent, challenges.raise_challenge, _PORTAL, _RECORDS),
+    Route(ConfirmLearningEvent, challenges.confirm, _SOURCES, _RECORDS),
+    Route(SetSharing, consent.set_sharing, _PORTAL, _SHARING),
+    Route(SetRestrictedView, consent.set_restricted_view, _PORTAL, _SHARING),
+    Route(Nominate, consent.nominate, _PORTAL, _SHARING),
+    Route(WithdrawNomination, consent.withdraw_nomination, _PORTAL, _SHARING),
+    # A learner's reads of her record go with her choices, which they show.
+    Route(ReadOwnRecord, consent.read_record, _PORTAL, _SHARING),
+    Route(PreviewView, consent.preview, _PORTAL, _SHARING),
+    Route(ReadDisclosures, consent.read_disclosures, _PORTAL, _SHARING),
+    Route(Subscribe, feeds.subscribe, _PARTNERS, _SHARING),
+    Route(Unsubscribe, feeds.unsubscribe, _PARTNERS, _SHARING),
+    Route(Backfill, feeds.backfill, _PARTNERS, _SHARING),
+    Route(RequestRecord, partners.request_record, _PARTNERS, _SHARING),
+    Route(AcknowledgeNotices, partners.acknowledge, _PARTNERS, _SHARING),
+)
+HANDLERS: dict[str, Route] = {r.contract.message_type: r for r in ROUTES}
+# The hub's events and what handles each (all of them partners' feeds, today). An event that
+# nothing handles is not published.
+EVENT_HANDLERS: dict[str, feeds.EventHandler] = dict(feeds.EVENT_ROUTES)

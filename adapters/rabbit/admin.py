@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.rabbit.topology import outbound_queue_name
+from adapters.rabbit.topology import UNROUTED_EXCHANGE, outbound_queue_name
 from hub.routing import INBOUND_EXCHANGE
 
 
@@ -40,6 +40,15 @@ class BrokerAdmin:
 
     async def delete_vhost(self) -> None:
         await self._call("DELETE", f"/vhosts/{self._vhost}")
+
+    async def route_unrouted(self) -> None:
+        """Have `lrs.inbound` pass what no binding takes to `lrs.unrouted` (adapters/rabbit/topology.py)."""
+        await self._call(
+            "PUT",
+            f"/policies/{self._vhost}/lrs-inbound-unrouted",
+            {"pattern": f"^{re.escape(INBOUND_EXCHANGE)}$", "apply-to": "exchanges",
+             "definition": {"alternate-exchange": UNROUTED_EXCHANGE}},
+        )  # fmt: skip
 
     async def grant_full_access(self, user: str) -> None:
         """Give the hub's own user everything on its vhost."""

@@ -16,36 +16,52 @@
 """
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from hub.routing import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, INBOUND_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.messagebus import EVENT_HANDLERS, ROUTES
+from hub.routing import (
+    DEAD_LETTER_EXCHANGE,
+    EVENTS_EXCHANGE,
+    FEEDS_QUEUE,
+    INBOUND_EXCHANGE,
+    OUTBOUND_EXCHANGE,
+    RECORDS_QUEUE,
+    REGISTRATION_QUEUE,
+    SHARING_QUEUE,
+)
 
-REGISTRATION_QUEUE = "lrs.registration"
-RECORDS_QUEUE = "lrs.records"
-SHARING_QUEUE = "lrs.sharing"
-FEEDS_QUEUE = "lrs.feeds"
-# Command queue -> the routing keys (`<org>.<message type>`) it takes.
+__all__ = ["FEEDS_QUEUE", "RECORDS_QUEUE", "REGISTRATION_QUEUE", "SHARING_QUEUE"]
+
+# Command queue -> the routing keys (`*.<message type>`) it is bound to: exactly the route
+# table's, one per message type, so a type is bound where it is handled and nowhere else.
 COMMAND_QUEUES: dict[str, tuple[str, ...]] = {
+    queue: tuple(f"*.{r.contract.message_type}" for r in ROUTES if r.queue == queue)
+    for queue in (REGISTRATION_QUEUE, RECORDS_QUEUE, SHARING_QUEUE)
+}
+# The hub's events that partners' feeds are made of (and recalls, corrections, re-keys).
+FEED_EVENTS = tuple(EVENT_HANDLERS)
+# Bindings of earlier versions (by routing-key prefix), removed at start: a type must reach only
+# the queue the route table names.
+_OLD_BINDINGS = {
     REGISTRATION_QUEUE: ("*.learner.#",),
     RECORDS_QUEUE: ("*.achievement.#", "*.enrolment.#", "*.plr.#"),
     SHARING_QUEUE: ("*.consent.#", "*.feed.#", "*.partner.#"),
+    FEEDS_QUEUE: ("achievements.#", "participation.#", "learner.updated.#", "learners.merged.#"),
 }
-# The hub's own events that partners' feeds are made of (and recalls, corrections, re-keys).
-FEED_EVENTS = ("achievements.#", "participation.#", "learner.updated.#", "learners.merged.#")
+# Where `lrs.inbound` sends what no binding takes (an unknown type, a routing key that is not
+# `<org>.<type>`): to the registration queue, whose consumer answers the sender with the reason
+# instead of the broker dropping it unanswered. Set as a policy (adapters/rabbit/admin.py), as an
+# existing exchange's arguments cannot change.
+UNROUTED_EXCHANGE = "lrs.unrouted"
 DEAD_LETTER_QUEUE = "lrs.dead"
 
 
 def command_queue_for(message_type: str) -> str | None:
-    """The command queue whose bindings take `<org>.<message_type>`, or None (an event, or unknown).
+    """The command queue the route table names for `message_type`, or None (an event, or unknown).
 
     A replay is sent where the type belongs, never where a header of the message says.
     """
-    for queue, bindings in COMMAND_QUEUES.items():
-        for binding in bindings:
-            prefix = binding.removeprefix("*.").removesuffix("#")  # "*.learner.#" -> "learner."
-            if message_type.startswith(prefix):
-                return queue
-    return None
+    return next((r.queue for r in ROUTES if r.contract.message_type == message_type), None)
 
 
 def outbound_queue_name(org_id: str) -> str:
@@ -66,21 +82,20 @@ async def declare_topology(channel: AbstractChannel, delivery_limit: int) -> Non
     dlx = await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
     dead = await channel.declare_queue(DEAD_LETTER_QUEUE, durable=True, arguments=_quorum())
     await dead.bind(dlx)
-    for name, bindings in COMMAND_QUEUES.items():
-        queue = await channel.declare_queue(
-            name,
-            durable=True,
-            arguments=_quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit}),
-        )
+    unrouted = await channel.declare_exchange(UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+    arguments = _quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit})
+    sources: list[tuple[str, AbstractExchange, tuple[str, ...]]] = [
+        *((queue, inbound, keys) for queue, keys in COMMAND_QUEUES.items()),
+        (FEEDS_QUEUE, events, FEED_EVENTS),
+    ]
+    for name, source, bindings in sources:
+        queue = await channel.declare_queue(name, durable=True, arguments=arguments)
         for binding in bindings:
-            await queue.bind(inbound, binding)
-    feeds = await channel.declare_queue(
-        FEEDS_QUEUE,
-        durable=True,
-        arguments=_quorum({"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-delivery-limit": delivery_limit}),
-    )
-    for binding in FEED_EVENTS:
-        await feeds.bind(events, binding)
+            await queue.bind(source, binding)
+        for binding in _OLD_BINDINGS[name]:
+            await queue.unbind(source, binding)  # a no-op when it is not there
+        if name == REGISTRATION_QUEUE:
+            await queue.bind(unrouted)
 
 
 async def declare_outbound_queue(channel: AbstractChannel, org_id: str) -> AbstractQueue:
