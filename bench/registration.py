@@ -1,10 +1,13 @@
 """Benchmark: learner registrations through the hub against a raw broker hop, on this machine.
 
 (a) raw: persistent 1 KB messages, publisher confirms, into a fresh quorum queue, consumed and
-    acked. (b) hub: `learner.register.v1` published as a provider org, timed until each
-    `learner.answer.v1` (matched by correlation_id) arrives on `lrs.out.<org>`, against a register
-    pre-filled with --register-size synthetic learners.
-Both phases use the same client: at most --window messages in flight. With --loop closed (the
+    acked. (b) the minimal pipeline (bench/pipeline.py): the same registrations through a plain
+    consumer that only writes inbox and outbox rows in one transaction per group and publishes
+    each answer with confirms; `ratio_vs_pipeline` is the hub against it. (c) hub:
+    `learner.register.v1` published as a provider org, timed until each `learner.answer.v1`
+    (matched by correlation_id) arrives on `lrs.out.<org>`, against a register pre-filled with
+    --register-size synthetic learners.
+All phases use the same client: at most --window messages in flight. With --loop closed (the
 default) a slot is freed when the message is consumed/answered, so latency is the system's and
 not the length of a backlog; with --loop open it is freed at the publisher confirm (a flood).
 The hub runs as `hub serve` subprocess(es) (its own GIL, as deployed) or --hub-mode in-process.
@@ -29,7 +32,11 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from contextlib import AsyncExitStack
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aio_pika
 import asyncpg
@@ -43,6 +50,8 @@ from adapters.postgres.repositories import PostgresOrganisations, block_key_hash
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import REGISTRATION_QUEUE, declare_outbound_queue, declare_topology, outbound_queue_name
 from adapters.settings import Settings
+from bench.pipeline import IN_QUEUE as PIPELINE_IN
+from bench.pipeline import pipeline_queues, start_pipeline
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
 from hub.blocking import learner_block_keys
@@ -359,15 +368,25 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await declare_topology(hub_pub, s.delivery_limit)
         await declare_outbound_queue(hub_pub, org)
         raw = await raw_hop(stack, hub_pub, s.amqp_url, args)
+        # (b) the minimal pipeline (bench/pipeline.py), on the same tables, before the hub starts.
+        kind = "learner.register.v1"
+        async with AsyncExitStack() as running:
+            await start_pipeline(running, s.amqp_url, s.database_url, s.prefetch, s.batch_max_size, s.batch_workers)
+            client = await channel(running, s.amqp_url, prefetch, confirms=False)
+            _, pipeline_answers = await pipeline_queues(client)
+            bodies = Workload(people, random.Random(rng.random()), args.exact, args.near)
+            for count in (args.warmup, args.messages):  # the last one is measured
+                batch = messages(bodies.bodies(org, count), kind, user_id="guest")
+                pipe = await phase(hub_pub.default_exchange, pipeline_answers, PIPELINE_IN, batch, args)
 
-        # (b) registrations as the org, through the hub, answers read from the org's own queue.
+        # (c) registrations as the org, through the hub, answers read from the org's own queue.
         hub_pids = await start_hub(stack, s, args)
         await wait_for_consumer(hub_pub, REGISTRATION_QUEUE)
         org_pub = await channel(stack, s.amqp_url_for(org, password), prefetch, confirms=True)
         org_cons = await channel(stack, s.amqp_url_for(org, password), prefetch, confirms=False)
         answers = await org_cons.get_queue(outbound_queue_name(org), ensure=False)
         inbound = await org_pub.get_exchange(INBOUND_EXCHANGE, ensure=False)
-        work, kind = Workload(people, rng, args.exact, args.near), "learner.register.v1"
+        work = Workload(people, rng, args.exact, args.near)
         for count in (args.warmup, args.messages):  # the last one is measured
             batch = messages(work.bodies(org, count), kind, user_id=org)
             hub = await phase(inbound, answers, f"{org}.{kind}", batch, args, hub_pids)
@@ -376,6 +395,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "raw_msgs_per_s": round(raw.msgs_per_s, 1),
         "hub_msgs_per_s": round(hub.msgs_per_s, 1),
         "ratio": round(hub.msgs_per_s / raw.msgs_per_s, 4),
+        "pipeline_msgs_per_s": round(pipe.msgs_per_s, 1),
+        "ratio_vs_pipeline": round(hub.msgs_per_s / pipe.msgs_per_s, 4),
+        "pipeline_p50_ms": pipe.percentile_ms(0.50),
+        "pipeline_cpu_cores": pipe.cpu_cores,
         "p50_ms": hub.percentile_ms(0.50),
         "p99_ms": hub.percentile_ms(0.99),
         "raw_p50_ms": raw.percentile_ms(0.50),
@@ -406,7 +429,12 @@ def show(r: dict[str, Any]) -> None:
         "raw broker hop", *map(str, (r["raw_msgs_per_s"], r["raw_p50_ms"], r["raw_p99_ms"], r["raw_cpu_cores"]))
     )
     table.add_row("hub registration", *map(str, (r["hub_msgs_per_s"], r["p50_ms"], r["p99_ms"], r["hub_cpu_cores"])))
+    table.add_row(
+        "minimal pipeline",
+        *map(str, (r["pipeline_msgs_per_s"], r["pipeline_p50_ms"], "", r["pipeline_cpu_cores"])),
+    )
     table.add_row("ratio hub/raw", str(r["ratio"]))
+    table.add_row("ratio hub/pipeline", str(r["ratio_vs_pipeline"]))
     table.add_row("answers", "", "", "", ", ".join(f"{k}: {v}" for k, v in r["answers_by_code"].items()))
     Console(width=160).print(table)
 
