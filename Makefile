@@ -20,7 +20,7 @@ demo: install services  ## run the hub end to end: register a provider, single a
 test: install services  ## the whole suite: unit, integration (real RabbitMQ/PostgreSQL), e2e
 	$(UV) run pytest
 
-lint:
+lint: install  ## ruff (lint and format) and mypy --strict
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
