@@ -294,6 +294,7 @@ async def _start_hub(
         "LRS_LOG_LEVEL": "INFO",
         "LRS_DELIVERY_LIMIT": str(opts.delivery_limit),
         "LRS_LOG_HASH_KEY": secrets.token_hex(32),  # hub serve refuses to start without a strong key
+        "LRS_DATA_KEY": secrets.token_hex(32),  # nor without a strong data key
     }
     hub = shutil.which("hub", path=os.path.dirname(sys.executable)) or "hub"
     proc = await asyncio.create_subprocess_exec(

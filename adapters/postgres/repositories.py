@@ -5,7 +5,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -30,12 +30,12 @@ _LEARNER_COLUMNS = """
 """
 
 
-def _learner(row: asyncpg.Record, sealer: DetailsSealer) -> Learner:
+def _learner(row: asyncpg.Record, sealer: Callable[[], DetailsSealer]) -> Learner:
     if row["sealed_key"] is None:  # written before details were sealed (`hub learners seal`)
         details = LearnerDetails.model_validate_json(row["details"])
     else:
         sealed = Sealed(row["sealed_fields"], row["sealed_key"])
-        details = LearnerDetails.model_validate(sealer.open(row["uln"], json.loads(row["details"]), sealed))
+        details = LearnerDetails.model_validate(sealer().open(row["uln"], json.loads(row["details"]), sealed))
     return Learner(
         uln=row["uln"],
         details=details,
@@ -118,12 +118,11 @@ class PostgresLearners:
         # Links made in this transaction, written together at commit (`flush`).
         self._new_links: set[tuple[str, str]] = set()
 
-    @property
     def _sealer(self) -> DetailsSealer:
         return self._given_sealer or process_sealer()
 
     def _sealed(self, learner: Learner) -> tuple[str, Sealed]:
-        clear, sealed = self._sealer.seal(learner.uln, learner.details.model_dump(mode="json", exclude_none=True))
+        clear, sealed = self._sealer().seal(learner.uln, learner.details.model_dump(mode="json", exclude_none=True))
         return dumps(clear), sealed
 
     async def get(self, uln: str) -> Learner | None:
