@@ -20,6 +20,7 @@ from adapters.log import require_strong_hash_key, use_hash_key
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, PostgresOrganisations
+from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.rabbit.batcher import MicroBatcher
@@ -68,6 +69,11 @@ async def connect_channel(settings: Settings) -> tuple[AbstractRobustConnection,
     return connection, channel
 
 
+def sealer_from(settings: Settings) -> DetailsSealer:
+    """The sealer of learner details under LRS_DATA_KEY (WeakDataKeyError without a strong one)."""
+    return DetailsSealer(settings.data_key, settings.retired_data_keys)
+
+
 class _NoResetConnection(asyncpg.Connection):
     """The hub keeps no session state (its advisory locks end with their transactions), so the
     pool need not send a reset query, a round trip, every time a connection is released."""
@@ -93,17 +99,21 @@ class Hub:
         self._issue_numbers = IssueNumbers()
         self._on_commit: Callable[[list[OutboxRow]], None] | None = None
         self._frequencies: NameFrequencyCache | None = None
+        self._sealer: DetailsSealer | None = None
         self.pool: asyncpg.Pool
         self.channel: AbstractChannel
 
     def new_uow(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, self._issue_numbers, self._on_commit, self._frequencies)
+        return PostgresUnitOfWork(self.pool, self._issue_numbers, self._on_commit, self._frequencies, self._sealer)
 
     async def __aenter__(self) -> Self:
         s = self.settings
         # First, before anything is opened: the hub logs learner pseudonyms under this key.
         require_strong_hash_key(s.log_hash_key)
         use_hash_key(s.log_hash_key)
+        # And before any learner is read or written: their contact details are sealed under this one.
+        self._sealer = sealer_from(s)
+        use_sealer(self._sealer)
         clock.shift_days(s.clock_shift_days)
         await asyncio.to_thread(ensure_database, s.database_url)
         await asyncio.to_thread(apply_migrations, s.database_url)

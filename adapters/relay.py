@@ -3,7 +3,8 @@
 Publisher confirms, persistent messages, `message_id` = the outbox row id (stable across
 every retry), and `mandatory` with returns raised for organisations' answers, so an answer
 that no queue would take stays in the outbox instead of vanishing. A row is marked sent only
-after its confirm, so a crash re-publishes (at least once; consumers dedupe on message_id).
+after its confirm, so a crash re-publishes (at least once; consumers dedupe on message_id);
+marking it sent also drops its body, which carries learner data and is never read again.
 
 Two paths share this: right after a unit of work commits, its rows are published at once
 (`publish_committed`, no database round trip before the publish); and a sweep every second
@@ -105,7 +106,9 @@ class OutboxRelay:
         sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
         failed = [(r.id, repr(res)[:500]) for r, res in zip(rows, results, strict=True) if res is not None]
         if sent:
-            await db.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::uuid[])", sent)
+            # A confirmed body is never read again, and it holds learner data: it goes at once;
+            # the row stays, for an operator, until retention prunes it.
+            await db.execute("UPDATE outbox SET sent_at = now(), body = NULL WHERE id = ANY($1::uuid[])", sent)
         if failed:
             await db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed)
             log.warning("outbox rows not confirmed", count=len(failed), first_error=failed[0][1])

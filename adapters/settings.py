@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # characters, without which `hub serve` refuses to start (adapters/log.py). No default:
     # a default would be public, and pseudonyms under a public key can be reversed.
     log_hash_key: str = ""
+    # Key under which learners' contact details and notes are sealed in the database
+    # (adapters/postgres/sealing.py): a secret of 32 or more characters, kept outside the
+    # database; `hub serve` refuses to start without one. Keys it replaced, comma-separated,
+    # still open rows sealed under them until `hub learners seal` re-seals those.
+    data_key: str = ""
+    data_retired_keys: str = ""
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     log_level: str = "INFO"
     batch_output_dir: str = "out"
@@ -53,6 +59,11 @@ class Settings(BaseSettings):
         """The RabbitMQ virtual host, taken from the AMQP URL's path ("/" when it has none)."""
         path = URL(self.amqp_url).path
         return path[1:] if len(path) > 1 else "/"
+
+    @property
+    def retired_data_keys(self) -> list[str]:
+        """LRS_DATA_RETIRED_KEYS as a list (comma-separated, blanks ignored)."""
+        return [k.strip() for k in self.data_retired_keys.split(",") if k.strip()]
 
     def amqp_url_for(self, user: str, password: str) -> str:
         """The broker URL for another user (an organisation) on the hub's vhost."""

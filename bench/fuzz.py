@@ -295,6 +295,7 @@ async def _start_hub(
         "LRS_LOG_LEVEL": "INFO",
         "LRS_DELIVERY_LIMIT": str(opts.delivery_limit),
         "LRS_LOG_HASH_KEY": secrets.token_hex(32),  # hub serve refuses to start without a strong key
+        "LRS_DATA_KEY": secrets.token_hex(32),  # nor without a strong data key
         # The campaign is one hostile sender's flood by design: past the daily dead-letter quota
         # its refusals would be answered but not kept, and the classifier could not tell a
         # refused message from an applied one by its dead letter.

@@ -85,6 +85,8 @@ def _generate(n: int, seed: int, chunk: int, out: "Queue[Any]") -> None:
             builder.add_family()
         batch = builder.register.learners[:take]
         builder.register = SyntheticRegister(builder.register.learners[take:])  # a family split by the chunk
+        # In clear, as rows written before sealing (the hub reads both): these synthetic learners
+        # have no contact details or notes, which are all sealing would take out of `details`.
         learners = [(x.uln, "active", None, 1, x.details.model_dump_json(exclude_none=True),
                      x.details.date_of_birth, x.details.gender, ORG.org_id) for x in batch]  # fmt: skip
         blocks = [(h, x.uln) for x in batch for h in {block_key_hash(k) for k in learner_block_keys(x)}]

@@ -47,6 +47,7 @@ from adapters.bootstrap import Hub
 from adapters.log import configure_logging
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.repositories import PostgresOrganisations, block_key_hash
+from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import REGISTRATION_QUEUE, declare_outbound_queue, declare_topology, outbound_queue_name
 from adapters.settings import Settings
@@ -86,7 +87,10 @@ def person(rng: random.Random) -> dict[str, object]:
     }
 
 
-_LEARNER_COLUMNS = ("uln status master_uln version details date_of_birth gender registered_by").split()
+_LEARNER_COLUMNS = "uln status master_uln version details sealed_fields sealed_key date_of_birth gender registered_by"
+# Bench registers are synthetic and kept between runs (--keep-db), so their learners' details
+# are sealed under one key every run knows; it is no secret and must never seal real learners.
+BENCH_DATA_KEY = "bench-synthetic-learners-only-not-a-secret"
 
 
 async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Random) -> list[dict[str, object]]:
@@ -94,6 +98,7 @@ async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Ran
     people: list[dict[str, object]] = []
     records: list[tuple[object, ...]] = []
     blocks: list[tuple[int, str]] = []  # the register's blocking index, as the hub writes it
+    sealer = DetailsSealer(BENCH_DATA_KEY)
     n = 0
     while len(records) < size:
         n += 1
@@ -102,11 +107,13 @@ async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Ran
             continue
         p = person(rng)
         d = LearnerDetails.model_validate(p)
-        details = d.model_dump_json(exclude_none=True)
-        records.append((uln, "active", None, 1, details, d.date_of_birth, d.gender, org))
+        clear, sealed = sealer.seal(uln, d.model_dump(mode="json", exclude_none=True))  # as the hub writes it
+        records.append(
+            (uln, "active", None, 1, json.dumps(clear), sealed.token, sealed.key_id, d.date_of_birth, d.gender, org)
+        )
         blocks.extend((block_key_hash(k), uln) for k in learner_block_keys(Learner(uln, d)))
         people.append(p)
-    await conn.copy_records_to_table("learner", records=records, columns=_LEARNER_COLUMNS)
+    await conn.copy_records_to_table("learner", records=records, columns=_LEARNER_COLUMNS.split())
     await conn.copy_records_to_table("learner_block", records=set(blocks), columns=["key_hash", "uln"])
     await conn.execute("SELECT setval('uln_issue_number', $1)", n)  # the hub never re-issues these
     await conn.execute("ANALYZE")
@@ -267,7 +274,8 @@ async def start_hub(stack: AsyncExitStack, s: Settings, args: argparse.Namespace
     """Start the hub; return the pids of its processes (attach py-spy to them), none when in-process."""
     # A key of the run's own: the hub refuses a guessable one, and a bench's logs need
     # pseudonyms that agree only within the run.
-    s = s.model_copy(update={"log_hash_key": secrets.token_hex(32)})
+    s = s.model_copy(update={"log_hash_key": secrets.token_hex(32), "data_key": BENCH_DATA_KEY})
+    use_sealer(DetailsSealer(BENCH_DATA_KEY))  # this process reads what the hub sealed
     if args.hub_mode == "in-process":
         await stack.enter_async_context(Hub(s))
         return set()

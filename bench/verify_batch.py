@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import asyncpg
 
 from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
@@ -79,6 +80,7 @@ def _shapes(learners: list[Learner]) -> dict[str, list[dict[str, Any]]]:
 
 async def _run(repeat: int) -> dict[str, Any]:
     db = f"lrs_bench_verify_{secrets.token_hex(4)}"
+    use_sealer(DetailsSealer(secrets.token_hex(32)))  # a new database each run: a key of the run's own
     admin = await asyncpg.connect(PG + "postgres")
     await admin.execute(f'CREATE DATABASE "{db}"')
     try:

@@ -14,12 +14,21 @@ import pytest
 from yarl import URL
 
 from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 
 PG_SERVER = os.environ.get("LRS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 AMQP_SERVER = os.environ.get("LRS_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 MANAGEMENT = os.environ.get("LRS_TEST_MANAGEMENT", "http://127.0.0.1:15672")
+# The session's LRS_DATA_KEY: the hubs the tests start (in process or not) and the units of
+# work the tests open themselves seal and open learner details under the same key.
+DATA_KEY = f"tests-{secrets.token_hex(32)}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sealing() -> None:
+    use_sealer(DetailsSealer(DATA_KEY))
 
 
 async def _admin_sql(*statements: str) -> None:
@@ -68,6 +77,7 @@ def settings(database_url: str, vhost: str) -> Settings:
         log_json=True,
         log_level="WARNING",
         log_hash_key=f"tests-{secrets.token_hex(16)}",  # the hub refuses to start without a strong key
+        data_key=DATA_KEY,  # nor without a strong data key
     )
 
 

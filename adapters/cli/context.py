@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -13,9 +13,10 @@ import typer
 from aio_pika.abc import AbstractChannel
 from aio_pika.exceptions import AMQPError
 
-from adapters.bootstrap import connect_channel, create_pool
+from adapters.bootstrap import connect_channel, create_pool, sealer_from
 from adapters.log import WeakLogHashKeyError, configure_logging
 from adapters.postgres.migrate import DatabaseNotReadyError, check_database
+from adapters.postgres.sealing import SealedDetailsError, WeakDataKeyError, use_sealer
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.settings import Settings
 
@@ -26,6 +27,10 @@ T = TypeVar("T")
 def settings() -> Settings:
     s = Settings()
     configure_logging(s.log_level, s.log_json, s.log_hash_key)
+    # Without a strong LRS_DATA_KEY, only a command that reads or writes learner details fails
+    # (exit 2, through `run`, saying what to set): `hub org list` needs no key.
+    with suppress(WeakDataKeyError):
+        use_sealer(sealer_from(s))
     return s
 
 
@@ -33,7 +38,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command; a service that cannot be reached is one line on stderr and exit 2."""
     try:
         return asyncio.run(coroutine)
-    except (DatabaseNotReadyError, WeakLogHashKeyError) as e:
+    except (DatabaseNotReadyError, WeakLogHashKeyError, WeakDataKeyError, SealedDetailsError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     except (OSError, psycopg.OperationalError, asyncpg.PostgresError, AMQPError, BrokerAdminError) as e:

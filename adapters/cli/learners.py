@@ -1,10 +1,12 @@
-"""`hub learners ...`: merge and unmerge duplicates, and list likely ones (operators)."""
+"""`hub learners ...`: merge and unmerge duplicates, list likely ones, seal details at rest (operators)."""
 
 from collections.abc import Awaitable, Callable
 
 import typer
 
-from adapters.cli.context import operator, run
+from adapters.bootstrap import sealer_from
+from adapters.cli.context import operator, run, settings
+from adapters.postgres.sealing import SealingReport, seal_learner_rows
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub import linking
 from hub.linking import LikelyDuplicate, LinkOutcome
@@ -54,3 +56,22 @@ def duplicates(recent: int = typer.Option(1000, help="look for duplicates of the
         agreed = ", ".join(f"{f} {level}" for f, level in p.agreement.items())
         typer.echo(f"{p.uln}\t{p.other_uln}\tscore {p.score:g}\t{agreed}")
     typer.echo(f"{len(pairs)} likely duplicate pair(s)")
+
+
+@app.command("seal")
+def seal() -> None:
+    """Seal, under LRS_DATA_KEY, contact details and notes of rows written in clear or under a retired key."""
+
+    async def _seal() -> SealingReport:
+        sealer = sealer_from(settings())  # before connecting: without a strong key, nothing to do (exit 2)
+        async with operator() as op:
+            return await seal_learner_rows(op.pool, sealer)
+
+    report = run(_seal())
+    typer.echo(
+        f"{report.sealed} learner row(s) sealed that were in clear, {report.resealed} re-sealed from a retired key"
+    )
+    if report.unopened:
+        unopened = " ".join(report.unopened)
+        typer.echo(f"{len(report.unopened)} row(s) do not open and were left as they are: {unopened}", err=True)
+        raise typer.Exit(1)

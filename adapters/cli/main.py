@@ -12,6 +12,7 @@ from adapters.cli import batch, dead, dsa, learners, org, plr
 from adapters.cli.context import run, settings
 from adapters.cli.notices import notices
 from adapters.postgres.migrate import apply_migrations, ensure_database
+from adapters.postgres.sealing import WeakDataKeyError, require_strong_data_key
 from hub.uln import check_uln
 
 app = typer.Typer(help="Learner records hub: a message-driven Learning Records Service.", no_args_is_help=True)
@@ -60,8 +61,20 @@ def demo() -> None:
     # The demo sets its own key: its database is new each run, so its pseudonyms need to stay
     # the same only within the run, and nobody has to configure a secret to try the hub.
     s = settings().model_copy(update={"log_hash_key": secrets.token_hex(32)})
+    # Its learners' details are sealed under LRS_DATA_KEY if one is set (so that `hub plr show`
+    # can read the demo's database afterwards), else under a key of the run's own.
+    if not _strong_data_key(s.data_key):
+        s = s.model_copy(update={"data_key": secrets.token_hex(32), "data_retired_keys": ""})
     configure_logging("WARNING", s.log_json, s.log_hash_key)  # the demo's tables are its output
     raise typer.Exit(run(run_demo(s)))
+
+
+def _strong_data_key(key: str) -> bool:
+    try:
+        require_strong_data_key(key)
+    except WeakDataKeyError:
+        return False
+    return True
 
 
 @uln_app.command("check")

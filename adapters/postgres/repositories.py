@@ -5,13 +5,14 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 import asyncpg
 import structlog
 
+from adapters.postgres.sealing import DetailsSealer, Sealed, process_sealer
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
 from hub.blocking import learner_block_keys
@@ -24,15 +25,20 @@ log = structlog.get_logger("lrs.register")
 _CANDIDATE_CAP = 200
 _BIRTH_LOCK_SPACE = 7_411_002  # first key of the two-key advisory locks on dates of birth
 _LEARNER_COLUMNS = """
-    uln, status, master_uln, version, details,
+    uln, status, master_uln, version, details, sealed_fields, sealed_key,
     ARRAY(SELECT l.uln FROM learner l WHERE l.master_uln = learner.uln ORDER BY l.uln) AS linked_ulns
 """
 
 
-def _learner(row: asyncpg.Record) -> Learner:
+def _learner(row: asyncpg.Record, sealer: Callable[[], DetailsSealer]) -> Learner:
+    if row["sealed_key"] is None:  # written before details were sealed (`hub learners seal`)
+        details = LearnerDetails.model_validate_json(row["details"])
+    else:
+        sealed = Sealed(row["sealed_fields"], row["sealed_key"])
+        details = LearnerDetails.model_validate(sealer().open(row["uln"], json.loads(row["details"]), sealed))
     return Learner(
         uln=row["uln"],
-        details=LearnerDetails.model_validate_json(row["details"]),
+        details=details,
         version=row["version"],
         status=LearnerStatus(row["status"]),
         master_uln=row["master_uln"],
@@ -96,24 +102,38 @@ class NameFrequencyCache:
 
 
 class PostgresLearners:
+    """The Learner Register; contact details and notes are sealed on write and opened on read (sealing.py)."""
+
     def __init__(
-        self, conn: asyncpg.Connection, issue_numbers: IssueNumbers, frequencies: NameFrequencyCache | None = None
+        self,
+        conn: asyncpg.Connection,
+        issue_numbers: IssueNumbers,
+        frequencies: NameFrequencyCache | None = None,
+        sealer: DetailsSealer | None = None,
     ) -> None:
         self._conn = conn
+        self._given_sealer = sealer
         self._issue_numbers = issue_numbers
         self._frequencies = frequencies or NameFrequencyCache(None)
         # Links made in this transaction, written together at commit (`flush`).
         self._new_links: set[tuple[str, str]] = set()
 
+    def _sealer(self) -> DetailsSealer:
+        return self._given_sealer or process_sealer()
+
+    def _sealed(self, learner: Learner) -> tuple[str, Sealed]:
+        clear, sealed = self._sealer().seal(learner.uln, learner.details.model_dump(mode="json", exclude_none=True))
+        return dumps(clear), sealed
+
     async def get(self, uln: str) -> Learner | None:
         row = await self._conn.fetchrow(f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = $1", uln)
-        return _learner(row) if row else None
+        return _learner(row, self._sealer) if row else None
 
     async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
         # bpchar[], not text[]: `uln` is char(10), and comparing it with text would skip its index.
         query = f"SELECT {_LEARNER_COLUMNS} FROM learner WHERE uln = ANY($1::bpchar[])"
         rows = await self._conn.fetch(query, list(ulns))
-        return {r["uln"]: _learner(r) for r in rows}
+        return {r["uln"]: _learner(r, self._sealer) for r in rows}
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
         # A common name can block together hundreds of learners; past the cap, keep those sharing
@@ -129,7 +149,7 @@ class PostgresLearners:
             """,
             [block_key_hash(k) for k in block_keys],
         )
-        return [_learner(r) for r in rows]
+        return [_learner(r, self._sealer) for r in rows]
 
     async def _index(self, learner: Learner, replace: bool) -> None:
         if replace:  # an update: its old keys go first
@@ -140,16 +160,20 @@ class PostgresLearners:
         )
 
     async def add(self, learner: Learner, registered_by: str) -> None:
+        clear, sealed = self._sealed(learner)
         await self._conn.execute(
             """
-            INSERT INTO learner (uln, status, master_uln, version, details, date_of_birth, gender, registered_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            INSERT INTO learner (uln, status, master_uln, version, details, sealed_fields, sealed_key, date_of_birth,
+                                 gender, registered_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """,
             learner.uln,
             learner.status.value,
             learner.master_uln,
             learner.version,
-            learner.details.model_dump_json(exclude_none=True),
+            clear,
+            sealed.token,
+            sealed.key_id,
             learner.details.date_of_birth,
             learner.details.gender,
             registered_by,
@@ -157,14 +181,18 @@ class PostgresLearners:
         await self._index(learner, replace=False)
 
     async def update(self, learner: Learner) -> None:
+        clear, sealed = self._sealed(learner)
         await self._conn.execute(
             """
-            UPDATE learner SET version = $2, details = $3, date_of_birth = $4, gender = $5, updated_at = now()
+            UPDATE learner SET version = $2, details = $3, sealed_fields = $4, sealed_key = $5, date_of_birth = $6,
+                gender = $7, updated_at = now()
             WHERE uln = $1
             """,
             learner.uln,
             learner.version,
-            learner.details.model_dump_json(exclude_none=True),
+            clear,
+            sealed.token,
+            sealed.key_id,
             learner.details.date_of_birth,
             learner.details.gender,
         )

@@ -26,6 +26,7 @@ from adapters.postgres.repositories import (
     PostgresOrganisations,
     dumps,
 )
+from adapters.postgres.sealing import DetailsSealer
 from adapters.postgres.sharing import PostgresSharing
 from adapters.relay import OutboxRow
 from hub.audit import GENESIS_HASH, entry_hash
@@ -67,8 +68,11 @@ class PostgresUnitOfWork:
         issue_numbers: IssueNumbers | None = None,
         on_commit: Callable[[list[OutboxRow]], None] | None = None,
         frequencies: NameFrequencyCache | None = None,
+        sealer: DetailsSealer | None = None,
     ) -> None:
         self._pool = pool
+        # The running hub gives its own; other units of work use the process's (sealing.use_sealer).
+        self._sealer = sealer
         # Only the running hub shares a refreshing cache (bootstrap); a one-off unit of work
         # (CLI, benchmarks) must not start a scan of the whole register each time.
         self._frequencies = frequencies or NameFrequencyCache(None)
@@ -88,7 +92,7 @@ class PostgresUnitOfWork:
             except BaseException:
                 await self._pool.release(self._conn)
                 raise
-        self.learners = PostgresLearners(self._conn, self._issue_numbers, self._frequencies)
+        self.learners = PostgresLearners(self._conn, self._issue_numbers, self._frequencies, self._sealer)
         self.plr = PostgresLearningEvents(self._conn)
         self.sharing = PostgresSharing(self._conn)
         self.audit.conn = self._conn

@@ -99,12 +99,18 @@ LOG_HASH_KEY_REQUIRED = (
 )
 
 
-def test_the_log_hash_key_is_required_from_the_environment_not_written_in_the_file(
-    compose: dict[str, Any],
+DATA_KEY_REQUIRED = (
+    "${LRS_DATA_KEY:?set LRS_DATA_KEY to a secret of 32 or more characters, e.g. the output of openssl rand -hex 32}"
+)
+
+
+@pytest.mark.parametrize("variable", ["LRS_LOG_HASH_KEY", "LRS_DATA_KEY"])
+def test_the_hubs_keys_are_required_from_the_environment_not_written_in_the_file(
+    compose: dict[str, Any], variable: str
 ) -> None:
-    """The hub's LRS_LOG_HASH_KEY is a required interpolation naming how to make one, not a value."""
-    key = compose["services"]["hub"]["environment"]["LRS_LOG_HASH_KEY"]
-    assert re.fullmatch(r"\$\{LRS_LOG_HASH_KEY:\?[^}]*\bLRS_LOG_HASH_KEY\b[^}]*\}", key), key
+    """The hub's LRS_LOG_HASH_KEY and LRS_DATA_KEY are required interpolations naming how to make one, not values."""
+    key = compose["services"]["hub"]["environment"][variable]
+    assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]*\b{variable}\b[^}}]*\}}", key), key
 
 
 def test_hub_is_configured_for_the_services_in_the_stack(compose: dict[str, Any]) -> None:
@@ -116,6 +122,8 @@ def test_hub_is_configured_for_the_services_in_the_stack(compose: dict[str, Any]
         "LRS_RABBIT_MANAGEMENT_USER": "lrs-hub",
         "LRS_RABBIT_MANAGEMENT_PASSWORD": "lrs-hub",
         "LRS_LOG_HASH_KEY": LOG_HASH_KEY_REQUIRED,
+        "LRS_DATA_KEY": DATA_KEY_REQUIRED,
+        "LRS_DATA_RETIRED_KEYS": "${LRS_DATA_RETIRED_KEYS:-}",  # none unless a key was changed
     }
     assert compose["services"]["rabbitmq"]["environment"] == {
         "RABBITMQ_DEFAULT_USER": "lrs-hub",
