@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from adapters.log import pseudonym
 from hub.errors import HubError
 
 SEALED_FIELDS = frozenset(
@@ -47,6 +48,11 @@ _KEY_ID_INFO = b"lrs data key id v1"
 
 class WeakDataKeyError(Exception):
     """Raised when learner details would be sealed or opened without a data key, or under a short or known one."""
+
+
+def _row(uln: str) -> str:
+    # The error reaches the logs (a message that faulted): the ULN only as its log pseudonym.
+    return f"uln~{pseudonym(uln)}"
 
 
 class SealedDetailsError(HubError):
@@ -111,14 +117,14 @@ class DetailsSealer:
         key = self._keys.get(sealed.key_id)
         if key is None:
             raise SealedDetailsError(
-                f"the details of learner row {uln} are sealed under data key {sealed.key_id}, which is neither "
+                f"the details of learner row {_row(uln)} are sealed under data key {sealed.key_id}, which is neither "
                 "LRS_DATA_KEY nor one of LRS_DATA_RETIRED_KEYS"
             )
         try:
             plain = key.for_learner(uln).decrypt(sealed.token.encode())
         except InvalidToken as e:
             raise SealedDetailsError(
-                f"the sealed details in learner row {uln} do not open for that learner: they were sealed for "
+                f"the sealed details in learner row {_row(uln)} do not open for that learner: they were sealed for "
                 "another learner (moved between rows) or changed"
             ) from e
         return clear | json.loads(plain)

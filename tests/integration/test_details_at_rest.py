@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 from adapters.bootstrap import Hub
 from adapters.cli import context
 from adapters.cli.main import app
+from adapters.log import pseudonym
 from adapters.postgres import sealing
 from adapters.postgres.sealing import DetailsSealer, SealedDetailsError, WeakDataKeyError
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
@@ -127,8 +128,8 @@ async def test_a_sealed_token_moved_to_another_learners_row_does_not_open(hub: H
     with pytest.raises(SealedDetailsError) as refused:
         await _read(hub, other)
     assert str(refused.value) == (
-        f"the sealed details in learner row {other} do not open for that learner: they were sealed for another "
-        "learner (moved between rows) or changed"
+        f"the sealed details in learner row uln~{pseudonym(other)} do not open for that learner: "
+        "they were sealed for another learner (moved between rows) or changed"
     )
     assert await _read(hub, amelia) == LearnerDetails.model_validate(AMELIA | CONTACT_AND_NOTES)
 
@@ -153,8 +154,8 @@ async def test_rows_sealed_under_a_retired_key_open_until_hub_learners_seal_rese
 
     assert before == expected
     assert str(unknown.value) == (
-        f"the details of learner row {uln} are sealed under data key {DetailsSealer(DATA_KEY).key_id}, which is "
-        "neither LRS_DATA_KEY nor one of LRS_DATA_RETIRED_KEYS"
+        f"the details of learner row uln~{pseudonym(uln)} are sealed under data key "
+        f"{DetailsSealer(DATA_KEY).key_id}, which is neither LRS_DATA_KEY nor one of LRS_DATA_RETIRED_KEYS"
     )
     assert (first.exit_code, first.output) == (0, _SEALED.format(0, 1))
     assert (second.exit_code, second.output) == (0, _SEALED.format(0, 0))
