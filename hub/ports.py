@@ -280,17 +280,30 @@ class Batches(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: rolls back on leaving unless `commit` was called."""
+    """One transaction: rolls back on leaving unless `commit` was called.
 
-    learners: LearnerRepository
-    plr: LearningEvents
-    sharing: Sharing
-    organisations: OrganisationRepository
-    inbox: Inbox
-    outbox: Outbox
-    audit: AuditLog
-    attempts: VerificationAttempts
-    batches: Batches
+    The repositories are read-only properties, so that an adapter's own classes (each checked
+    against its port by mypy) satisfy the protocol, not only attributes typed as the ports.
+    """
+
+    @property
+    def learners(self) -> LearnerRepository: ...
+    @property
+    def plr(self) -> LearningEvents: ...
+    @property
+    def sharing(self) -> Sharing: ...
+    @property
+    def organisations(self) -> OrganisationRepository: ...
+    @property
+    def inbox(self) -> Inbox: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def attempts(self) -> VerificationAttempts: ...
+    @property
+    def batches(self) -> Batches: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
