@@ -40,16 +40,16 @@ def list_(
     their bodies shown, any the index lacked added to it, and the reading audited.
     """
 
-    async def _list() -> tuple[list[IndexedLetter], int, list[QuotaUse], list[dead_letters.Peeked], int]:
+    async def _list() -> tuple[list[IndexedLetter], int, int, list[QuotaUse], list[dead_letters.Peeked], int]:
         async with operator() as op:
             index = DeadLetterIndex(op.pool)
             peeked = await _peek(op, index, limit, f"operator:{who or getpass.getuser()}") if peek else []
-            letters = await index.list(limit)
+            letters, indexed = await index.list(limit), await index.count()
             held = await dead_letters.held_count(op.channel)
             quota = DeadLetterQuota(op.pool, op.settings.dead_letters_a_day, op.settings.dead_letter_bytes_a_day)
-            return letters, held, await quota.over(), peeked, op.settings.dead_letter_keep_days
+            return letters, indexed, held, await quota.over(), peeked, op.settings.dead_letter_keep_days
 
-    letters, held, over, peeked, keep_days = run(_list())
+    letters, indexed, held, over, peeked, keep_days = run(_list())
     keep = timedelta(days=keep_days)
     for d in letters:
         copies = f" ({d.copies} copies)" if d.copies > 1 else ""
@@ -57,7 +57,9 @@ def list_(
             f"{d.message_id}\t{d.message_type}\tfrom {d.sender or '?'}\tsince {_when(d.first_seen_at)}"
             f"\texpires {_when(d.first_seen_at + keep)}\t{d.reason}{copies}"
         )
-    typer.echo(f"{len(letters)} dead letter(s) listed; lrs.dead holds {held}")
+    typer.echo(f"{len(letters)} dead letter(s) listed of {indexed} indexed; lrs.dead holds {held}")
+    if held > indexed:
+        typer.echo(f"{held - indexed} held letter(s) not in the index: `hub dead list --peek` reads and indexes them")
     for p in peeked:
         typer.echo(f"--- {p.letter.message_id} from {p.letter.sender or '?'} ({p.letter.reason})")
         typer.echo(p.body.decode(errors="backslashreplace") if p.body else f"(body not kept: {p.letter.size} bytes)")

@@ -100,7 +100,7 @@ class DeadLetterIndex:
             letter.first_seen_at,
             letter.last_seen_at,
         )
-        return status.endswith(" 1")
+        return bool(status == "INSERT 0 1")
 
     async def find(self, message_id: str) -> list[IndexedLetter]:
         """Every indexed letter with this id (one per sender)."""
@@ -115,6 +115,9 @@ class DeadLetterIndex:
             f"SELECT {_COLUMNS} FROM dead_letter ORDER BY first_seen_at, sender, message_id LIMIT $1", limit
         )
         return [IndexedLetter(*r) for r in rows]
+
+    async def count(self) -> int:
+        return int(await self._pool.fetchval("SELECT count(*) FROM dead_letter"))
 
     async def forget(self, sender: str, message_id: str) -> None:
         """Drop a letter's row (it was replayed: it left lrs.dead)."""

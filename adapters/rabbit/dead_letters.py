@@ -184,7 +184,8 @@ def dead_lettered_at(message: AbstractIncomingMessage, hub_user: str) -> datetim
     deaths = headers.get("x-death") or []
     if deaths and isinstance(deaths, list) and isinstance(deaths[0], dict):
         at = deaths[0].get("time")
-        return at.replace(tzinfo=UTC) if isinstance(at, datetime) and at.tzinfo is None else at
+        if isinstance(at, datetime):
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
     return None
 
 

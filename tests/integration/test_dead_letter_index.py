@@ -69,7 +69,7 @@ async def test_listing_dead_letters_three_times_leaves_their_delivery_count_unch
         True,
         True,
     )
-    assert "1 dead letter(s) listed; lrs.dead holds 1" in listings[-1].output
+    assert "1 dead letter(s) listed of 1 indexed; lrs.dead holds 1" in listings[-1].output
     assert await _delivery_counts(hub) == {request_id: 0}
 
 
@@ -206,15 +206,19 @@ async def test_the_hub_warns_before_dead_letters_expire(hub: Hub, index: DeadLet
 async def test_a_letter_the_index_lacks_is_still_found_by_scan_and_indexed_by_peek(
     hub: Hub, provider: OrgLogin, cli: Cli
 ) -> None:
-    """A letter put in lrs.dead behind the index's back is listed by `--peek`, which indexes it."""
+    """A letter put in lrs.dead behind the index's back is counted as not indexed, found by
+    `replay --scan` (and refused there: no validated sender), and indexed by `list --peek`."""
     stray = str(uuid.uuid4())
     await hub.channel.default_exchange.publish(
         aio_pika.Message(b"{}", message_id=stray, type="learner.register.v1", user_id="guest"), routing_key="lrs.dead"
     )
     before = await cli("dead", "list")
+    unscanned, scanned = await cli("dead", "replay", stray), await cli("dead", "replay", stray, "--scan")
     peeked = await cli("dead", "list", "--peek", "--operator", "bob")
     after = await DeadLetterIndex(hub.pool).find(stray)
 
-    assert "0 dead letter(s) listed; lrs.dead holds 1" in before.output
+    assert "0 dead letter(s) listed of 0 indexed; lrs.dead holds 1" in before.output
+    assert "1 held letter(s) not in the index" in before.output
+    assert ("in the index (--scan" in unscanned.output, "its sender is not known" in scanned.output) == (True, True)
     assert (peeked.exit_code, f"--- {stray}" in peeked.output) == (0, True)
     assert [d.message_id for d in after] == [stray]
