@@ -116,6 +116,13 @@ class DeadLetterIndex:
         )
         return [IndexedLetter(*r) for r in rows]
 
+    async def holds(self, sender: str | None, message_id: str | None) -> bool:
+        """True if a letter from `sender` with this id is indexed (kept already)."""
+        found = await self._pool.fetchval(
+            "SELECT 1 FROM dead_letter WHERE sender = $1 AND message_id = $2", sender or "", indexable(message_id)
+        )
+        return found is not None
+
     async def count(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM dead_letter"))
 

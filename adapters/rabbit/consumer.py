@@ -107,7 +107,7 @@ def register_consumer(
         try:
             handled = await batcher.submit(inbound)
             reason = handled.dead_letter_reason
-            if reason and await quota.admit(inbound.sender or "", dead_letters.kept_size(raw)):
+            if reason and await _to_keep(handled.duplicate, inbound, raw, quota, index):
                 await dead_letters.dead_letter(channel, raw, queue, reason, sender=inbound.sender, hub_user=hub_user)
                 # Indexed once the broker confirmed the copy: the index lists what lrs.dead holds.
                 await _index(index, inbound, raw, queue, reason)
@@ -142,6 +142,20 @@ def register_consumer(
             uln=pseudonym(handled.uln),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+async def _to_keep(
+    duplicate: bool,
+    inbound: InboundMessage,
+    raw: AbstractIncomingMessage,
+    quota: DeadLetterQuota,
+    index: DeadLetterIndex,
+) -> bool:
+    """Whether to keep a dead letter: not again if already kept (a sender's resend of the same
+    message, a redelivery), and within the sender's quota."""
+    if duplicate and await index.holds(inbound.sender, raw.message_id):
+        return False
+    return await quota.admit(inbound.sender or "", dead_letters.kept_size(raw))
 
 
 def _delivery_count(raw: AbstractIncomingMessage) -> int:
