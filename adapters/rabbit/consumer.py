@@ -117,6 +117,7 @@ def register_consumer(
                 " or raise LRS_DEAD_LETTER_MAX",
                 queue=queue,
             )
+            await _refund_quietly(quota, inbound, raw, bound)  # counted again when it is retried
             if _delivery_count(raw) >= delivery_limit:  # the broker dead-letters it, at least once, when there is room
                 await _index_quietly(
                     index, inbound, raw, queue, f"{reason} (lrs.dead was full: the broker's copy)", bound
@@ -142,6 +143,15 @@ def register_consumer(
             uln=pseudonym(handled.uln),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+async def _refund_quietly(
+    quota: DeadLetterQuota, inbound: InboundMessage, raw: AbstractIncomingMessage, bound: Any
+) -> None:
+    try:
+        await quota.refund(inbound.sender or "", dead_letters.kept_size(raw))
+    except Exception as e:  # noqa: BLE001 - at worst the sender's quota counts this letter twice
+        bound.warning("dead-letter quota not refunded", error=type(e).__name__)
 
 
 async def _to_keep(

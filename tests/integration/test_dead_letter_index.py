@@ -150,7 +150,8 @@ async def test_lrs_dead_has_the_configured_expiry_and_length_limit(hub: Hub, bro
 @pytest.mark.parametrize("settings", [{"dead_letter_max": 1}], indirect=True)
 async def test_a_full_lrs_dead_loses_nothing_and_the_operator_is_told(hub: Hub, provider: OrgLogin) -> None:
     """With lrs.dead full (a quorum queue keeps max-length + 1), the next letter is refused: the hub
-    logs an error and keeps the message on its queue, and once there is room it is dead-lettered."""
+    logs an error and keeps the message on its queue, and once there is room it is dead-lettered
+    (indexed and counted against its sender's quota once)."""
     with capture_logs() as logs:
         async with Mis(provider.amqp_url, provider.org.org_id) as mis:
             ids = [await mis.send("learner.register.v1", MALFORMED) for _ in range(3)]
@@ -166,10 +167,13 @@ async def test_a_full_lrs_dead_loses_nothing_and_the_operator_is_told(hub: Hub, 
             while await dead_letters.held_count(hub.channel) < 1:
                 await asyncio.sleep(0.2)
     full = next(e for e in logs if e["event"].startswith("lrs.dead is full"))
+    counted = await hub.pool.fetchval("SELECT letters FROM dead_letter_quota WHERE sender = $1", provider.org.org_id)
+    indexed = {(d.message_id, d.copies) for d in await DeadLetterIndex(hub.pool).list(10)}
 
     assert (sorted(answers), held_while_full) == (sorted(ids), 2)
     assert (full["log_level"], full["sender"], full["queue"]) == ("error", provider.org.org_id, "lrs.registration")
     assert set(await _delivery_counts(hub)) | made_room == set(ids)
+    assert (counted, indexed) == (3, {(i, 1) for i in ids})  # each kept, and counted, once
 
 
 async def _take_one(hub: Hub) -> str | None:
