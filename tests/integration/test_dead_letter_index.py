@@ -14,12 +14,14 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from adapters.bootstrap import Hub
 from adapters.postgres.dead_letter_index import Ageing, DeadLetterIndex, warn_of_expiry
 from adapters.rabbit import dead_letters
 from adapters.rabbit.admin import COMMAND_QUEUE_POLICY, DEAD_LETTER_POLICY, BrokerAdmin
+from adapters.retention import prune_dead_letter_index
 from adapters.settings import Settings
 from tests.integration import test_operator_cli
 from tests.integration.conftest import AddOrg, OrgLogin
@@ -226,3 +228,22 @@ async def test_a_letter_the_index_lacks_is_still_found_by_scan_and_indexed_by_pe
     assert ("in the index (--scan" in unscanned.output, "its sender is not known" in scanned.output) == (True, True)
     assert (peeked.exit_code, f"--- {stray}" in peeked.output) == (0, True)
     assert [d.message_id for d in after] == [stray]
+
+
+async def test_index_rows_go_once_their_letters_have_expired(hub: Hub, index: DeadLetterIndex) -> None:
+    """A row whose last copy is older than the keep time is pruned; a younger one stays."""
+    for message_id in ("expired", "kept"):
+        await index.record(sender="1", message_id=message_id, message_type="t", consumer="q", reason="r", size=1)
+    await hub.pool.execute(
+        "UPDATE dead_letter SET first_seen_at = now() - interval '31 days', last_seen_at = now() - interval '31 days'"
+        " WHERE message_id = 'expired'"
+    )
+    removed = await prune_dead_letter_index(hub.pool, timedelta(days=30).total_seconds())
+
+    assert (removed, [d.message_id for d in await index.list(10)]) == (1, ["kept"])
+
+
+def test_the_warning_age_must_come_before_the_expiry() -> None:
+    """Settings refuse a warning that would come only after the letters had expired."""
+    with pytest.raises(ValidationError, match="LRS_DEAD_LETTER_WARN_DAYS must be less"):
+        Settings(dead_letter_keep_days=7, dead_letter_warn_days=7)
