@@ -21,7 +21,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
-from aio_pika.exceptions import DeliveryError, PublishError
+from aio_pika.exceptions import ChannelNotFoundEntity, DeliveryError, PublishError
 
 from adapters.rabbit.topology import DEAD_LETTER_QUEUE, command_queue_for
 from contracts import REQUESTS
@@ -193,7 +193,10 @@ async def held_count(channel: AbstractChannel) -> int:
     """How many letters lrs.dead holds (a passive declare: nothing is read)."""
     # On the underlying channel: a robust channel answers a passive declare from its cache.
     underlay = await channel.get_underlay_channel()
-    declared = await underlay.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+    try:
+        declared = await underlay.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+    except ChannelNotFoundEntity:  # no hub has declared its topology on this vhost yet (closes the channel)
+        return 0
     return int(declared.message_count or 0)
 
 
