@@ -6,6 +6,7 @@ Nothing connects at import time; `Hub` opens everything on entry and closes it o
 import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from functools import partial
 from typing import Self
 
@@ -17,6 +18,7 @@ from faststream.rabbit import RabbitBroker
 from yarl import URL
 
 from adapters.log import require_strong_hash_key, use_hash_key
+from adapters.postgres.dead_letter_index import DeadLetterIndex, warn_of_expiry
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.repositories import IssueNumbers, NameFrequencyCache, PostgresOrganisations
@@ -34,7 +36,7 @@ from adapters.rabbit.topology import (
     declare_topology,
 )
 from adapters.relay import OutboxRelay, OutboxRow
-from adapters.retention import prune, prune_attempts
+from adapters.retention import prune, prune_attempts, prune_dead_letter_index
 from adapters.settings import Settings
 from hub import clock
 from hub.feeds import expire
@@ -74,6 +76,19 @@ def sealer_from(settings: Settings) -> DetailsSealer:
     return DetailsSealer(settings.data_key, settings.retired_data_keys)
 
 
+async def limit_dead_letters(settings: Settings) -> None:
+    """Set lrs.dead's expiry and length limit, and at-least-once dead-lettering into it (admin.py)."""
+    s = settings
+    admin = BrokerAdmin(s.rabbit_management_url, s.rabbit_management_user, s.rabbit_management_password, s.vhost)
+    try:
+        await admin.limit_dead_letters(s.dead_letter_keep_days, s.dead_letter_max)
+    except BrokerAdminError:
+        log.error("could not set the dead-letter policies: lrs.dead has no expiry or length limit")
+        raise
+    finally:
+        await admin.close()
+
+
 class _NoResetConnection(asyncpg.Connection):
     """The hub keeps no session state (its advisory locks end with their transactions), so the
     pool need not send a reset query, a round trip, every time a connection is released."""
@@ -101,6 +116,7 @@ class Hub:
         self._frequencies: NameFrequencyCache | None = None
         self._sealer: DetailsSealer | None = None
         self.pool: asyncpg.Pool
+        self.connection: AbstractRobustConnection
         self.channel: AbstractChannel
 
     def new_uow(self) -> PostgresUnitOfWork:
@@ -120,10 +136,11 @@ class Hub:
         self.pool = await create_pool(s)
         self._stack.push_async_callback(self.pool.close)
         self._frequencies = NameFrequencyCache(self.pool)
-        connection, self.channel = await connect_channel(s)
-        self._stack.push_async_callback(connection.close)
+        self.connection, self.channel = await connect_channel(s)
+        self._stack.push_async_callback(self.connection.close)
         await declare_topology(self.channel, s.delivery_limit)
         await _route_unrouted(s)
+        await limit_dead_letters(s)
         async with self.pool.acquire() as conn:
             for org in await PostgresOrganisations(conn).list():
                 await declare_outbound_queue(self.channel, org.org_id)
@@ -134,6 +151,7 @@ class Hub:
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
         commands = partial(handle_batch, self.new_uow)
         quota = DeadLetterQuota(self.pool, s.dead_letters_a_day, s.dead_letter_bytes_a_day)
+        index = DeadLetterIndex(self.pool)
         for queue, handle, prefetch, max_size, workers in (
             (REGISTRATION_QUEUE, commands, s.prefetch, s.batch_max_size, s.batch_workers),
             (RECORDS_QUEUE, commands, s.records_prefetch, s.records_batch_max_size, s.records_batch_workers),
@@ -143,13 +161,17 @@ class Hub:
             batcher = MicroBatcher(handle, max_size, workers)
             batcher.start()
             self._stack.push_async_callback(batcher.stop)
-            register_consumer(broker, queue, batcher, self.channel, hub_user(s), prefetch, quota)
+            register_consumer(
+                broker, queue, batcher, self.channel, hub_user(s), prefetch, quota, index, s.delivery_limit
+            )
         await broker.start()
         self._stack.push_async_callback(broker.stop)
         sweep = asyncio.create_task(self._sweep_expired_nominations(s.expiry_sweep_s), name="nomination-expiry")
         self._stack.push_async_callback(_cancel, sweep)
         pruning = asyncio.create_task(self._prune(s.outbox_retention_s, s.inbox_retention_s), name="retention")
         self._stack.push_async_callback(_cancel, pruning)
+        warning = asyncio.create_task(self._warn_of_expiring_dead_letters(index), name="dead-letter-expiry")
+        self._stack.push_async_callback(_cancel, warning)
         log.info("hub started", vhost=s.vhost, prefetch=s.prefetch)
         return self
 
@@ -172,9 +194,22 @@ class Hub:
             try:
                 await prune(self.pool, outbox_keep_s, inbox_keep_s)
                 await prune_attempts(self.pool)
+                await prune_dead_letter_index(self.pool, self.settings.dead_letter_keep_days * 86400.0)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
                 log.warning("retention prune failed, will retry", error=type(e).__name__)
             await asyncio.sleep(60)
+
+    async def _warn_of_expiring_dead_letters(self, index: DeadLetterIndex) -> None:
+        """Every hour, warn when dead letters near their expiry (dead_letter_index.py)."""
+        s = self.settings
+        while True:
+            try:
+                await warn_of_expiry(
+                    index, timedelta(days=s.dead_letter_warn_days), timedelta(days=s.dead_letter_keep_days)
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("dead-letter expiry check failed, will retry", error=type(e).__name__)
+            await asyncio.sleep(3600)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()

@@ -3,7 +3,8 @@
 A sent outbox row is only kept for a while, for an operator to look at (a results day writes
 gigabytes of receipts and events); an inbox record is kept long enough that any redelivery of
 its message is still recognised (a broker redelivers within minutes; days is ample); a count of
-failed verifications goes once all its failures have left the attempt window. Rows go in
+failed verifications goes once all its failures have left the attempt window; a dead letter's
+index row once the letter has expired from lrs.dead. Rows go in
 chunks, so a prune never holds a long transaction. The audit log is never pruned.
 """
 
@@ -64,4 +65,20 @@ async def prune_attempts(pool: asyncpg.Pool) -> int:
     )
     if removed:
         log.info("pruned", verification_attempt_rows=removed)
+    return removed
+
+
+async def prune_dead_letter_index(pool: asyncpg.Pool, keep_s: float) -> int:
+    """Delete index rows of dead letters whose every copy has expired from lrs.dead."""
+    removed = await _prune(
+        pool,
+        """
+        DELETE FROM dead_letter WHERE (sender, message_id) IN (
+            SELECT sender, message_id FROM dead_letter
+            WHERE last_seen_at < now() - make_interval(secs => $1) LIMIT $2)
+        """,
+        keep_s,
+    )
+    if removed:
+        log.info("pruned", dead_letter_rows=removed)
     return removed

@@ -1,6 +1,8 @@
 """The one settings object; the only module that reads the environment (prefix LRS_)."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
@@ -39,6 +41,12 @@ class Settings(BaseSettings):
     # What one sender may leave in lrs.dead a day (refused messages past it are still answered).
     dead_letters_a_day: int = Field(default=1000, ge=0)
     dead_letter_bytes_a_day: int = Field(default=64 * 1024 * 1024, ge=0)
+    # lrs.dead's broker policy (adapters/rabbit/admin.py): letters expire after this many days,
+    # at most this many are kept (then new ones are refused, never dropped), and the hub warns
+    # hourly once the oldest is this many days old.
+    dead_letter_keep_days: int = Field(default=30, ge=1, le=3650)
+    dead_letter_max: int = Field(default=100_000, ge=1)
+    dead_letter_warn_days: int = Field(default=7, ge=0)
     relay_batch_size: int = Field(default=200, ge=1)
     # Key of the keyed hash that stands in for learner data in logs: a secret of 32 or more
     # characters, without which `hub serve` refuses to start (adapters/log.py). No default:
@@ -53,6 +61,12 @@ class Settings(BaseSettings):
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     log_level: str = "INFO"
     batch_output_dir: str = "out"
+
+    @model_validator(mode="after")
+    def _warned_before_expiry(self) -> Self:
+        if self.dead_letter_warn_days >= self.dead_letter_keep_days:
+            raise ValueError("LRS_DEAD_LETTER_WARN_DAYS must be less than LRS_DEAD_LETTER_KEEP_DAYS")
+        return self
 
     @property
     def vhost(self) -> str:

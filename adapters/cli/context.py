@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import asyncpg
 import psycopg
 import typer
-from aio_pika.abc import AbstractChannel
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import AMQPError
 
 from adapters.bootstrap import connect_channel, create_pool, sealer_from
@@ -51,6 +51,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 class Operator:
     settings: Settings
     pool: asyncpg.Pool
+    connection: AbstractConnection
     channel: AbstractChannel
     admin: BrokerAdmin
 
@@ -68,7 +69,7 @@ async def operator() -> AsyncIterator[Operator]:
     pool = await create_pool(s)
     connection, channel = await connect_channel(s)
     try:
-        yield Operator(s, pool, channel, admin)
+        yield Operator(s, pool, connection, channel, admin)
     finally:
         await connection.close()
         await pool.close()

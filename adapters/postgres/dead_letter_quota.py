@@ -57,6 +57,15 @@ class DeadLetterQuota:
             )
         return False
 
+    async def refund(self, sender: str, size: int) -> None:
+        """Uncount one admitted dead letter that was not kept after all (lrs.dead refused it)."""
+        await self._pool.execute(
+            "UPDATE dead_letter_quota SET letters = letters - 1, bytes = bytes - $2"
+            " WHERE sender = $1 AND day = current_date AND letters > 0",
+            sender,
+            size,
+        )
+
     async def over(self) -> list[QuotaUse]:
         """Senders whose dead letters were not all kept, most recent day first."""
         rows = await self._pool.fetch(

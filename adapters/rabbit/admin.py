@@ -10,8 +10,22 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.rabbit.topology import UNROUTED_EXCHANGE, outbound_queue_name
+from adapters.rabbit.topology import (
+    COMMAND_QUEUES,
+    DEAD_LETTER_QUEUE,
+    FEEDS_QUEUE,
+    UNROUTED_EXCHANGE,
+    outbound_queue_name,
+)
 from hub.routing import INBOUND_EXCHANGE
+
+DEAD_LETTER_POLICY = "lrs-dead-letters"
+COMMAND_QUEUE_POLICY = "lrs-commands"
+UNROUTED_POLICY = "lrs-inbound-unrouted"
+# lrs.dead has no dead-letter exchange: a letter past a delivery limit would be dropped.
+# RabbitMQ 4 gives quorum queues a default limit of 20; reading a letter (`--peek`, a replay's
+# scan) is a delivery, so the policy sets a limit no operator will reach (3.10 refuses -1).
+_DEAD_LETTER_READS = 1_000_000
 
 
 class BrokerAdminError(Exception):
@@ -43,12 +57,8 @@ class BrokerAdmin:
 
     async def route_unrouted(self) -> None:
         """Have `lrs.inbound` pass what no binding takes to `lrs.unrouted` (adapters/rabbit/topology.py)."""
-        await self._call(
-            "PUT",
-            f"/policies/{self._vhost}/lrs-inbound-unrouted",
-            {"pattern": f"^{re.escape(INBOUND_EXCHANGE)}$", "apply-to": "exchanges",
-             "definition": {"alternate-exchange": UNROUTED_EXCHANGE}},
-        )  # fmt: skip
+        definition: dict[str, object] = {"alternate-exchange": UNROUTED_EXCHANGE}
+        await self._put_policy(UNROUTED_POLICY, f"^{re.escape(INBOUND_EXCHANGE)}$", definition, "exchanges")
 
     async def grant_full_access(self, user: str) -> None:
         """Give the hub's own user everything on its vhost."""
@@ -82,6 +92,56 @@ class BrokerAdmin:
         while the per-connection resource appears only with the next statistics interval.
         """
         await self._call("DELETE", f"/connections/username/{quote(user)}")
+
+    async def limit_dead_letters(self, keep_days: int, max_letters: int) -> None:
+        """Give lrs.dead an expiry and a length limit that drop nothing silently (safe to repeat).
+
+        Past `max_letters` (a quorum queue keeps one more) the broker refuses new letters
+        (`reject-publish`): the hub's copy is nacked to the hub, which leaves the original on
+        its queue and logs an error; the broker's own dead-lettering from the command queues is
+        `at-least-once`, so a letter it cannot deliver stays in the command queue until there
+        is room. Letters expire after `keep_days`; the hub warns first (dead_letter_index.py).
+        """
+        await self._put_policy(
+            DEAD_LETTER_POLICY,
+            f"^{re.escape(DEAD_LETTER_QUEUE)}$",
+            {
+                "message-ttl": keep_days * 86_400_000,
+                "max-length": max_letters,
+                "overflow": "reject-publish",
+                "delivery-limit": _DEAD_LETTER_READS,
+            },
+        )
+        queues = "|".join(re.escape(q) for q in (*COMMAND_QUEUES, FEEDS_QUEUE))
+        # reject-publish is at-least-once dead-lettering's condition; these queues have no
+        # length limit, so nothing published to them is ever refused for it.
+        await self._put_policy(
+            COMMAND_QUEUE_POLICY,
+            f"^({queues})$",
+            {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"},
+        )
+
+    async def policy(self, name: str) -> dict[str, object] | None:
+        """A policy's definition on the hub's vhost, or None."""
+        try:
+            response = await self._client.get(f"/policies/{self._vhost}/{quote(name, safe='')}")
+        except httpx.HTTPError as e:
+            raise BrokerAdminError(f"RabbitMQ management API unreachable: {e}") from e
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise BrokerAdminError(f"GET policy {name}: {response.status_code} {response.text}")
+        definition: dict[str, object] = response.json()["definition"]
+        return definition
+
+    async def _put_policy(
+        self, name: str, pattern: str, definition: dict[str, object], apply_to: str = "queues"
+    ) -> None:
+        await self._call(
+            "PUT",
+            f"/policies/{self._vhost}/{quote(name, safe='')}",
+            {"pattern": pattern, "apply-to": apply_to, "priority": 10, "definition": definition},
+        )
 
     async def delete_user(self, user: str) -> None:
         await self._call("DELETE", f"/users/{quote(user)}")

@@ -3,7 +3,10 @@
 Deliveries are handled by a MicroBatcher (several in one transaction when they arrive
 together). It alone maps outcomes to the broker: handled -> ack; bad input -> dead-letter copy with the
 reason, then ack; a fault -> nack and requeue after a pause, until the quorum queue's delivery
-limit dead-letters it as poison.
+limit dead-letters it as poison. Every dead letter is indexed (dead_letter_index.py): the hub's
+copies once the broker confirmed them, the broker's poison on its last delivery. When lrs.dead is full and refuses
+the copy, the original is not acknowledged: it goes back to its queue (an error is logged), so
+it is still there, or in lrs.dead at last, never lost.
 """
 
 import asyncio
@@ -18,6 +21,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.message import RabbitMessage
 
 from adapters.log import pseudonym
+from adapters.postgres.dead_letter_index import DeadLetterIndex
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.rabbit import dead_letters, wire
 from adapters.rabbit.batcher import MicroBatcher
@@ -25,6 +29,7 @@ from hub.inbound import HeaderError, InboundMessage, read_batch
 
 log = structlog.get_logger("lrs.inbound")
 _RETRY_PAUSE_S = 0.5
+_FULL_PAUSE_S = 5.0  # lrs.dead full: room comes from an operator, not in half a second
 
 
 async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
@@ -79,6 +84,8 @@ def register_consumer(
     hub_user: str,
     prefetch: int,
     quota: DeadLetterQuota,
+    index: DeadLetterIndex,
+    delivery_limit: int,
 ) -> None:
     """Subscribe a command queue (declared by adapters/rabbit/topology.py)."""
 
@@ -96,13 +103,34 @@ def register_consumer(
         started = time.perf_counter()
         shown_id, shown_type = _shown(inbound.message_id), _shown(inbound.message_type)
         bound = log.bind(message_id=shown_id, type=shown_type, sender=inbound.sender)
+        reason: str | None = None
         try:
             handled = await batcher.submit(inbound)
-            if handled.dead_letter_reason and await quota.admit(inbound.sender or "", dead_letters.kept_size(raw)):
-                reason = handled.dead_letter_reason
+            reason = handled.dead_letter_reason
+            if reason and await _to_keep(handled.duplicate, inbound, raw, quota, index):
                 await dead_letters.dead_letter(channel, raw, queue, reason, sender=inbound.sender, hub_user=hub_user)
+                # Indexed once the broker confirmed the copy: the index lists what lrs.dead holds.
+                await _index(index, inbound, raw, queue, reason)
+        except dead_letters.DeadLettersFullError:
+            bound.error(
+                "lrs.dead is full: this message stays on its queue and is retried; replay or remove dead letters,"
+                " or raise LRS_DEAD_LETTER_MAX",
+                queue=queue,
+            )
+            await _refund_quietly(quota, inbound, raw, bound)  # counted again when it is retried
+            if _delivery_count(raw) >= delivery_limit:  # the broker dead-letters it, at least once, when there is room
+                await _index_quietly(
+                    index, inbound, raw, queue, f"{reason} (lrs.dead was full: the broker's copy)", bound
+                )
+            await asyncio.sleep(_FULL_PAUSE_S)
+            await message.nack(requeue=True)
+            return
         except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
             bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
+            if _delivery_count(raw) >= delivery_limit:  # the broker dead-letters it when it is nacked now
+                await _index_quietly(
+                    index, inbound, raw, queue, f"broker: delivery limit reached ({type(e).__name__})", bound
+                )
             await asyncio.sleep(_RETRY_PAUSE_S)
             await message.nack(requeue=True)
             return
@@ -115,3 +143,55 @@ def register_consumer(
             uln=pseudonym(handled.uln),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+async def _refund_quietly(
+    quota: DeadLetterQuota, inbound: InboundMessage, raw: AbstractIncomingMessage, bound: Any
+) -> None:
+    try:
+        await quota.refund(inbound.sender or "", dead_letters.kept_size(raw))
+    except Exception as e:  # noqa: BLE001 - at worst the sender's quota counts this letter twice
+        bound.warning("dead-letter quota not refunded", error=type(e).__name__)
+
+
+async def _to_keep(
+    duplicate: bool,
+    inbound: InboundMessage,
+    raw: AbstractIncomingMessage,
+    quota: DeadLetterQuota,
+    index: DeadLetterIndex,
+) -> bool:
+    """Whether to keep a dead letter: not again if already kept (a sender's resend of the same
+    message, a redelivery), and within the sender's quota."""
+    if duplicate and await index.holds(inbound.sender, raw.message_id):
+        return False
+    return await quota.admit(inbound.sender or "", dead_letters.kept_size(raw))
+
+
+def _delivery_count(raw: AbstractIncomingMessage) -> int:
+    """Earlier deliveries of this message (the quorum queue's x-delivery-count)."""
+    count = (raw.headers or {}).get("x-delivery-count")
+    return count if isinstance(count, int) else 0
+
+
+async def _index(
+    index: DeadLetterIndex, inbound: InboundMessage, raw: AbstractIncomingMessage, queue: str, reason: str
+) -> None:
+    await index.record(
+        sender=inbound.sender,
+        message_id=raw.message_id,
+        message_type=raw.type,
+        consumer=queue,
+        reason=reason,
+        size=len(raw.body),
+    )
+
+
+async def _index_quietly(
+    index: DeadLetterIndex, inbound: InboundMessage, raw: AbstractIncomingMessage, queue: str, reason: str, bound: Any
+) -> None:
+    """Index a message the broker is about to dead-letter; the database may be what failed."""
+    try:
+        await _index(index, inbound, raw, queue, reason)
+    except Exception as e:  # noqa: BLE001 - not indexed: `hub dead list` counts it, --peek and --scan find it
+        bound.warning("dead letter not indexed", error=type(e).__name__)

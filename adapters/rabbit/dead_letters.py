@@ -13,12 +13,15 @@ Who sent a dead letter is never read from anything its sender could write. Only 
   the sender's own words, ignored.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.exceptions import ChannelNotFoundEntity, DeliveryError, PublishError
 
 from adapters.rabbit.topology import DEAD_LETTER_QUEUE, command_queue_for
 from contracts import REQUESTS
@@ -38,6 +41,10 @@ _HUB_HEADERS = frozenset({REASON, CONSUMER, SENDER, ROUTING_KEY, QUEUE, AT, BODY
 # What is kept of a dead letter's body: a rejected 10 MB body is not kept whole (its reason,
 # size and properties are); nothing the hub accepts is anywhere near this.
 MAX_KEPT_BODY = 256 * 1024
+
+
+class DeadLettersFullError(Exception):
+    """Raised when the broker refuses a dead letter's copy: lrs.dead is at its length limit."""
 
 
 async def dead_letter(
@@ -81,7 +88,12 @@ async def dead_letter(
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
     exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
-    await exchange.publish(copy, routing_key=message.routing_key or "", mandatory=True)
+    try:
+        await exchange.publish(copy, routing_key=message.routing_key or "", mandatory=True)
+    except PublishError:  # returned unroutable, not refused: a fault, lrs.dead is not bound
+        raise
+    except DeliveryError as e:  # a nack: lrs.dead's reject-publish overflow (admin.py)
+        raise DeadLettersFullError(f"{DEAD_LETTER_QUEUE} refused the dead letter (nack): it is full") from e
 
 
 def kept_size(message: AbstractIncomingMessage) -> int:
@@ -150,20 +162,87 @@ def _broker_reason(headers: dict[str, Any]) -> str:
     return "unknown"
 
 
-async def list_dead_letters(channel: AbstractChannel, hub_user: str, limit: int = 100) -> list[DeadLetter]:
-    """Peek at dead letters without removing them (they are requeued after reading)."""
-    queue = await channel.get_queue(DEAD_LETTER_QUEUE, ensure=False)
-    seen: list[AbstractIncomingMessage] = []
+def consumer_of(message: AbstractIncomingMessage, hub_user: str) -> str:
+    """The queue a dead letter came from (the hub's header on its copy, the broker's x-death otherwise)."""
+    headers = message.headers or {}
+    if message.user_id == hub_user and CONSUMER in headers:
+        return str(headers[CONSUMER])
+    deaths = headers.get("x-death") or []
+    if deaths and isinstance(deaths, list) and isinstance(deaths[0], dict):
+        return str(deaths[0].get("queue") or "")
+    return ""
+
+
+def dead_lettered_at(message: AbstractIncomingMessage, hub_user: str) -> datetime | None:
+    """When it was dead-lettered, as the hub's header or the broker's x-death says."""
+    headers = message.headers or {}
+    if message.user_id == hub_user and AT in headers:
+        try:
+            return datetime.fromisoformat(str(headers[AT]))
+        except ValueError:
+            return None
+    deaths = headers.get("x-death") or []
+    if deaths and isinstance(deaths, list) and isinstance(deaths[0], dict):
+        at = deaths[0].get("time")
+        if isinstance(at, datetime):
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return None
+
+
+async def held_count(channel: AbstractChannel) -> int:
+    """How many letters lrs.dead holds (a passive declare: nothing is read)."""
+    # On the underlying channel: a robust channel answers a passive declare from its cache.
+    underlay = await channel.get_underlay_channel()
     try:
-        while len(seen) < limit:
+        declared = await underlay.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+    except ChannelNotFoundEntity:  # no hub has declared its topology on this vhost yet (closes the channel)
+        return 0
+    return int(declared.message_count or 0)
+
+
+@asynccontextmanager
+async def _reading(connection: AbstractConnection) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """lrs.dead on a channel of its own, every letter read from it requeued at the end.
+
+    Reading is a delivery: each letter read has its x-delivery-count raised by one (RabbitMQ
+    3.10's quorum queues count a nack, a reject and a closed channel alike; there is no way to
+    read one without). Only the operator's `--peek` and `--scan` read; see admin.py for why
+    that can never make the broker drop a letter.
+    """
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    try:
+        yield await channel.get_queue(DEAD_LETTER_QUEUE, ensure=False)
+    finally:
+        await channel.close()  # returns every letter still unacknowledged
+
+
+@dataclass(frozen=True)
+class Peeked:
+    """A dead letter read from the queue, with its body (learner data: for the operator's eyes)."""
+
+    letter: DeadLetter
+    consumer: str
+    at: datetime | None
+    body: bytes
+
+
+async def peek(connection: AbstractConnection, hub_user: str, limit: int) -> list[Peeked]:
+    """Read up to `limit` dead letters with their bodies and put them all back."""
+    peeked: list[Peeked] = []
+    async with _reading(connection) as queue:
+        while len(peeked) < limit:
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 break
-            seen.append(message)
-        return [describe(m, hub_user) for m in seen]
-    finally:
-        for m in seen:
-            await m.nack(requeue=True)
+            peeked.append(
+                Peeked(
+                    describe(message, hub_user),
+                    consumer_of(message, hub_user),
+                    dead_lettered_at(message, hub_user),
+                    message.body,
+                )
+            )
+    return peeked
 
 
 @dataclass(frozen=True)
@@ -190,38 +269,45 @@ def _refusal(message: AbstractIncomingMessage, sender: str | None, hub_user: str
     return None
 
 
-async def replay(channel: AbstractChannel, message_id: str, hub_user: str, operator: str) -> Replay:
+async def replay(
+    connection: AbstractConnection, message_id: str, hub_user: str, operator: str, sender: str | None = None
+) -> Replay:
     """Move one dead letter back onto the command queue of its type, as its original sender.
 
     The sender is `trusted_sender` (never a header its sender wrote) and the queue is the one
     the route table gives the message type (never a header either). The copy is published
     through the default exchange straight to the queue, which no organisation may write to,
     with the hub's `user_id`, so the consumer trusts its `x-lrs-sender`.
+
+    The queue is read up to the letter (given `sender`, the first with that id from that
+    sender): look the id up in the index first (dead_letter_index.py), so that an unknown id
+    reads nothing. Only the last letter read is held in memory; the others are requeued
+    together at the end.
     """
-    queue = await channel.get_queue(DEAD_LETTER_QUEUE, ensure=False)
-    held: list[AbstractIncomingMessage] = []
-    try:
+    async with _reading(connection) as queue:
         while True:
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 return Replay(message_id, found=False)
-            if message.message_id != message_id:
-                held.append(message)
+            found_sender = trusted_sender(message, hub_user)
+            if message.message_id != message_id or (sender is not None and (found_sender or "") != sender):
                 continue
-            held.append(message)  # put back unless replayed
-            sender = trusted_sender(message, hub_user)
             target = command_queue_for(message.type or "")
-            refused = _refusal(message, sender, hub_user) or (None if target else "no queue takes its type")
-            outcome = Replay(message_id, True, sender, message.type, target, refused)
-            if refused or target is None or sender is None:
+            refused = _refusal(message, found_sender, hub_user) or (None if target else "no queue takes its type")
+            outcome = Replay(message_id, True, found_sender, message.type, target, refused)
+            if refused or target is None or found_sender is None:
                 return outcome
             original_key = (
                 str((message.headers or {}).get(ROUTING_KEY) or "")
                 if message.user_id == hub_user
                 else message.routing_key or ""
             )
-            headers = _without_hub_headers(message) | {SENDER: sender, ROUTING_KEY: original_key, REPLAYED_BY: operator}
-            await channel.default_exchange.publish(
+            headers = _without_hub_headers(message) | {
+                SENDER: found_sender,
+                ROUTING_KEY: original_key,
+                REPLAYED_BY: operator,
+            }
+            await queue.channel.default_exchange.publish(
                 aio_pika.Message(
                     body=message.body,
                     headers=headers,
@@ -234,9 +320,5 @@ async def replay(channel: AbstractChannel, message_id: str, hub_user: str, opera
                 routing_key=target,
                 mandatory=True,
             )
-            held.remove(message)
             await message.ack()
             return outcome
-    finally:
-        for m in held:
-            await m.nack(requeue=True)

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.bootstrap import Hub
 from adapters.files.batch import _ROW_NAMESPACE
+from adapters.postgres.dead_letter_index import DeadLetterIndex
 from adapters.rabbit import dead_letters
 from hub.inbound import MAX_BODY_BYTES
 from tests.integration.conftest import AddOrg, OrgLogin
@@ -61,8 +62,10 @@ async def test_replay_is_applied_as_the_sender_the_broker_validated_never_a_forg
     async with Mis(attacker.amqp_url, attacker.org.org_id) as mis:
         request_id = await mis.send(REGISTER, register(victim.org.org_id), headers=forged)
         letters = await _dead_letters_when_any(hub)
+        index = await DeadLetterIndex(hub.pool).find(request_id)
+        indexed = [(d.sender, d.reason.startswith("broker: delivery limit reached")) for d in index]
         await _heal(hub)
-        replayed = await dead_letters.replay(hub.channel, request_id, "guest", "operator:test")
+        replayed = await dead_letters.replay(hub.connection, request_id, "guest", "operator:test")
         rejection = await mis.answer()
     async with Mis(victim.amqp_url, victim.org.org_id) as victim_mis:
         victim_untouched = await victim_mis.no_answer(1.5)
@@ -70,6 +73,7 @@ async def test_replay_is_applied_as_the_sender_the_broker_validated_never_a_forg
     assert [(d.message_id, d.sender, d.reason.startswith("broker: delivery_limit")) for d in letters] == [
         (request_id, attacker.org.org_id, True)
     ]
+    assert indexed == [(attacker.org.org_id, True)]
     assert (replayed.found, replayed.sender, replayed.queue, replayed.refused) == (
         True,
         attacker.org.org_id,
@@ -83,7 +87,7 @@ async def test_replay_is_applied_as_the_sender_the_broker_validated_never_a_forg
 async def _dead_letters_when_any(hub: Hub, timeout_s: float = 30) -> list[dead_letters.DeadLetter]:
     """Wait for lrs.dead to hold something, without taking it."""
     async with asyncio.timeout(timeout_s):
-        while not (letters := await dead_letters.list_dead_letters(hub.channel, "guest")):
+        while not (letters := [p.letter for p in await dead_letters.peek(hub.connection, "guest", 100)]):
             await asyncio.sleep(0.2)
     return letters
 
@@ -99,7 +103,7 @@ async def test_an_event_shaped_message_is_never_replayed(hub: Hub, provider: Org
         )
         rejection = await mis.answer()
     await _dead_letters_when_any(hub)
-    replayed = await dead_letters.replay(hub.channel, request_id, "guest", "operator:test")
+    replayed = await dead_letters.replay(hub.connection, request_id, "guest", "operator:test")
 
     # Straight onto the feeds queue as the hub, with a forged sender: still refused.
     event_id = str(uuid.uuid4())

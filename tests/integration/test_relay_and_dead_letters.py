@@ -58,16 +58,16 @@ async def test_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(
     async with Mis(url, org_id) as mis:
         request_id = await mis.send("learner.register.v1", register(org_id))
         async with asyncio.timeout(15):
-            while not (letters := await dead_letters.list_dead_letters(hub.channel, "guest")):
+            while not (letters := [p.letter for p in await dead_letters.peek(hub.connection, "guest", 100)]):
                 await asyncio.sleep(0.1)
     login = await add_org(org_id=org_id)  # now a registered provider (same user, new password)
-    replayed = await dead_letters.replay(hub.channel, request_id, "guest", "operator:test")
+    replayed = await dead_letters.replay(hub.connection, request_id, "guest", "operator:test")
     async with Mis(login.amqp_url, org_id) as mis:
         answer = await mis.answer()
 
     assert [(d.message_id, d.sender, d.reason) for d in letters] == [(request_id, org_id, f"unknown sender '{org_id}'")]
     assert (replayed.refused, answer.correlation_id, body(answer)["response_code"]) == (None, request_id, "WSRC0005")
-    assert await dead_letters.list_dead_letters(hub.channel, "guest") == []
+    assert [p.letter for p in await dead_letters.peek(hub.connection, "guest", 100)] == []
 
 
 async def test_poison_that_keeps_failing_is_dead_lettered_by_the_delivery_limit(hub: Hub, provider: OrgLogin) -> None:
