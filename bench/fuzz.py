@@ -58,7 +58,6 @@ from bench.fuzzing import (
     BROKER_REFUSES,
     HUB,
     NO_ANSWER,
-    UNROUTABLE,
     FuzzCase,
     Orgs,
     generate,
@@ -204,7 +203,7 @@ class Publisher:
     async def publish(self, case: FuzzCase) -> str:
         """Publish; return "sent", "returned" (unroutable), "refused: ..." (by the broker) or "unsendable: ..."."""
         # Unroutable keys may also be outside the organisation's topic permission: refused, not returned.
-        hostile = case.expect in (BROKER_REFUSES, UNROUTABLE) or _has_raw_strings(case)
+        hostile = case.expect == BROKER_REFUSES or _has_raw_strings(case)
         own = await aio_pika.connect(self.url) if hostile else None
         try:
             channel = await own.channel(publisher_confirms=True, on_return_raises=True) if own else await self._shared()
@@ -568,9 +567,7 @@ def summarise(verdicts: list[Verdict], observer: Observer, extra: dict[str, Any]
             ).most_common()
         ),
         "broker_expectations_missed": sum(
-            1
-            for v in verdicts
-            if v.case.expect in (BROKER_REFUSES, UNROUTABLE) and not v.outcome.startswith(("refused", "unroutable"))
+            1 for v in verdicts if v.case.expect == BROKER_REFUSES and not v.outcome.startswith("refused")
         ),
         "fault_classes": {k: len(v) for k, v in sorted(fault_classes.items(), key=lambda kv: -len(kv[1]))},
         "fault_examples": {k: _example(min(v, key=lambda x: len(x.case.body)).case) for k, v in fault_classes.items()},
