@@ -11,7 +11,9 @@ _TRANSIENT = (
     OSError,  # connection refused or reset
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,  # a restart (`-m fast`) ended the connection
+    asyncpg.CrashShutdownError,  # another backend crashed: the server restarts
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
@@ -25,3 +27,9 @@ def translated() -> Iterator[None]:
         yield
     except _TRANSIENT as e:
         raise TransientError(f"database unavailable: {type(e).__name__}") from e
+
+
+def is_transient(e: BaseException) -> bool:
+    """Whether a fault says nothing of the message being handled: the database away, or a
+    concurrent change; translated or not (a query may fail before `translated` sees it)."""
+    return isinstance(e, (TransientError, *_TRANSIENT))

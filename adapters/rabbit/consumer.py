@@ -11,6 +11,7 @@ it is still there, or in lrs.dead at last, never lost.
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -23,12 +24,14 @@ from faststream.rabbit.message import RabbitMessage
 from adapters.log import pseudonym
 from adapters.postgres.dead_letter_index import DeadLetterIndex
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
+from adapters.postgres.errors import is_transient
 from adapters.rabbit import dead_letters, wire
 from adapters.rabbit.batcher import MicroBatcher
-from hub.inbound import HeaderError, InboundMessage, read_batch
+from hub.inbound import Handled, HeaderError, InboundMessage, read_batch
 
 log = structlog.get_logger("lrs.inbound")
 _RETRY_PAUSE_S = 0.5
+_MAX_HOLD_PAUSE_S = 30.0  # the longest wait between tries of a message held through an outage
 _FULL_PAUSE_S = 5.0  # lrs.dead full: room comes from an operator, not in half a second
 
 
@@ -104,13 +107,19 @@ def register_consumer(
         shown_id, shown_type = _shown(inbound.message_id), _shown(inbound.message_type)
         bound = log.bind(message_id=shown_id, type=shown_type, sender=inbound.sender)
         reason: str | None = None
-        try:
+
+        async def handle() -> Handled:
+            nonlocal reason
             handled = await batcher.submit(inbound)
             reason = handled.dead_letter_reason
             if reason and await _to_keep(handled.duplicate, inbound, raw, quota, index):
                 await dead_letters.dead_letter(channel, raw, queue, reason, sender=inbound.sender, hub_user=hub_user)
                 # Indexed once the broker confirmed the copy: the index lists what lrs.dead holds.
                 await _index(index, inbound, raw, queue, reason)
+            return handled
+
+        try:
+            handled = await _held_through_outages(handle, bound)
         except dead_letters.DeadLettersFullError:
             bound.error(
                 "lrs.dead is full: this message stays on its queue and is retried; replay or remove dead letters,"
@@ -125,7 +134,7 @@ def register_consumer(
             await asyncio.sleep(_FULL_PAUSE_S)
             await message.nack(requeue=True)
             return
-        except Exception as e:  # noqa: BLE001 - any fault: retry, bounded by the delivery limit
+        except Exception as e:  # noqa: BLE001 - a fault of this message: retry, bounded by the delivery limit
             bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
             if _delivery_count(raw) >= delivery_limit:  # the broker dead-letters it when it is nacked now
                 await _index_quietly(
@@ -143,6 +152,28 @@ def register_consumer(
             uln=pseudonym(handled.uln),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+async def _held_through_outages(handle: Callable[[], Awaitable[Handled]], bound: Any) -> Handled:
+    """Handle a delivery, trying again for as long as a fault is transient.
+
+    A transient fault (the database away, a concurrent change that won) says nothing of the
+    message. Nacked, it would count as a failed delivery, and a few of them would make a good
+    message poison; so it is held and tried again, backing off, however long the outage lasts.
+    Held deliveries fill the prefetch window: the broker sends no more meanwhile. Only a fault
+    of the message itself is raised, to be retried by the broker up to the delivery limit.
+    Handling again is safe: the inbox recognises what was already handled.
+    """
+    pause = _RETRY_PAUSE_S
+    while True:
+        try:
+            return await handle()
+        except Exception as e:
+            if not is_transient(e):
+                raise
+            bound.warning("holding the message while a service is away", error=type(e).__name__, retry_in_s=pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, _MAX_HOLD_PAUSE_S)
 
 
 async def _refund_quietly(
