@@ -24,11 +24,12 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange
+from aiormq.exceptions import DeliveryError
 
 from hub.routing import OUTBOUND_EXCHANGE
 
 log = structlog.get_logger("lrs.relay")
-MAX_ATTEMPTS = 20  # then the row is left for an operator to look at (attempts, last_error)
+MAX_ATTEMPTS = 20  # refusals by the broker; then the row is left for an operator (attempts, last_error)
 _SWEEP_EVERY_S = 1.0
 _GRACE_S = 5.0  # a row younger than this is still being published by the process that wrote it
 
@@ -65,8 +66,7 @@ class OutboxRelay:
     async def publish_committed(self, rows: Sequence[OutboxRow]) -> None:
         try:
             await self._publish_and_mark(self._pool, rows)
-        except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as e:
-            # The rows stay unsent; the sweep publishes them after the grace period.
+        except Exception as e:  # noqa: BLE001 - the rows stay unsent: the sweep publishes them after the grace period
             log.warning("immediate publish failed, the sweep will retry", error=type(e).__name__)
 
     async def run(self) -> None:
@@ -75,7 +75,7 @@ class OutboxRelay:
             while True:
                 try:
                     swept = await self.sweep_once(_GRACE_S)
-                except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as e:
+                except Exception as e:  # noqa: BLE001 - whatever failed, the sweep must go on
                     log.warning("relay sweep failed, will retry", error=type(e).__name__, detail=str(e)[:200])
                     swept = 0
                 if swept < self._batch_size:
@@ -103,15 +103,25 @@ class OutboxRelay:
         if not rows:
             return 0
         results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
-        sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
-        failed = [(r.id, repr(res)[:500]) for r, res in zip(rows, results, strict=True) if res is not None]
+        outcomes = list(zip(rows, results, strict=True))
+        sent = [r.id for r, res in outcomes if res is None]
+        # Only the broker's refusal of the message itself (a nack, a return: no queue takes it)
+        # uses up an attempt. A broker away (a closed channel, a lost connection) says nothing of
+        # the row: it is retried by the sweep for as long as that lasts, never given up on.
+        refused = [(r.id, repr(res)[:500]) for r, res in outcomes if isinstance(res, DeliveryError)]
+        away = [
+            (r.id, repr(res)[:500]) for r, res in outcomes if res is not None and not isinstance(res, DeliveryError)
+        ]
         if sent:
             # A confirmed body is never read again, and it holds learner data: it goes at once;
             # the row stays, for an operator, until retention prunes it.
             await db.execute("UPDATE outbox SET sent_at = now(), body = NULL WHERE id = ANY($1::uuid[])", sent)
-        if failed:
-            await db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed)
-            log.warning("outbox rows not confirmed", count=len(failed), first_error=failed[0][1])
+        if refused:
+            await db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", refused)
+            log.warning("outbox rows refused by the broker", count=len(refused), first_error=refused[0][1])
+        if away:
+            await db.executemany("UPDATE outbox SET last_error = $2 WHERE id = $1", away)
+            log.warning("outbox rows not published, the broker is away", count=len(away), first_error=away[0][1])
         return len(sent)
 
     async def _exchange(self, name: str) -> AbstractExchange:

@@ -4,10 +4,12 @@ import asyncio
 import uuid
 
 import aio_pika
+import asyncpg
 
 from adapters.bootstrap import Hub
 from adapters.rabbit import dead_letters
 from adapters.relay import OutboxRelay
+from adapters.settings import Settings
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 
@@ -95,3 +97,34 @@ async def test_poison_that_keeps_failing_is_dead_lettered_by_the_delivery_limit(
     )
     assert answer["response_code"] == "WSRC0005"
     assert isinstance(dead, aio_pika.abc.AbstractIncomingMessage)
+
+
+async def test_a_broker_away_costs_a_row_no_attempt_and_the_sweep_carries_on(settings: Settings) -> None:
+    """While the relay's channel is gone (a broker restart) its publishes fail: the row stays unsent
+    without using up its attempts, the sweep keeps running, and the row goes out once a channel is back.
+    (No hub runs here: its own relay would publish the row.)"""
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        await pool.execute(
+            "INSERT INTO outbox (id, exchange, routing_key, message_type, body, created_at) VALUES"
+            " ($1, 'lrs.events', 'learner.updated.v1', 'learner.updated.v1', '{}', now() - interval '1 minute')",
+            uuid.uuid4(),
+        )
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.declare_exchange("lrs.events", aio_pika.ExchangeType.TOPIC, durable=True)
+        closed = await connection.channel(publisher_confirms=True)
+        await closed.close()
+
+        running = asyncio.create_task(OutboxRelay(pool, closed, "guest", batch_size=10).run())
+        await asyncio.sleep(2.5)  # two sweeps or more, each failing
+        still_running = not running.done()
+        running.cancel()
+        unsent = [tuple(r) for r in await pool.fetch("SELECT attempts, last_error IS NOT NULL FROM outbox")]
+        confirmed = await OutboxRelay(pool, channel, "guest", batch_size=10).sweep_once()
+    finally:
+        await connection.close()
+        await pool.close()
+
+    assert (still_running, unsent) == (True, [(0, True)])
+    assert confirmed == 1
