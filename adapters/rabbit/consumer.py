@@ -27,10 +27,12 @@ from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.errors import is_transient
 from adapters.rabbit import dead_letters, wire
 from adapters.rabbit.batcher import MicroBatcher
+from adapters.rabbit.topology import COMMAND_QUEUES
 from hub.inbound import Handled, HeaderError, InboundMessage, read_batch
 
 log = structlog.get_logger("lrs.inbound")
 _RETRY_PAUSE_S = 0.5
+REQUESTS_INBOX = "requests"  # the inbox's consumer name of every command queue's deliveries
 _MAX_HOLD_PAUSE_S = 30.0  # the longest wait between tries of a message held through an outage
 _FULL_PAUSE_S = 5.0  # lrs.dead full: room comes from an operator, not in half a second
 
@@ -91,6 +93,9 @@ def register_consumer(
     delivery_limit: int,
 ) -> None:
     """Subscribe a command queue (declared by adapters/rabbit/topology.py)."""
+    # A sender's message ids are one namespace whichever command queue carries the type, so an id
+    # reused for another type is a duplicate, not a second request; the hub's events have their own.
+    inbox = REQUESTS_INBOX if queue in COMMAND_QUEUES else queue
 
     @broker.subscriber(
         RabbitQueue(queue, declare=False),
@@ -102,7 +107,7 @@ def register_consumer(
     async def command(message: RabbitMessage) -> None:  # the delivery itself: see _undecoded
         """A request from an organisation: handled by hub.inbound with its queue's other deliveries."""
         raw = message.raw_message
-        inbound = to_inbound(raw, queue, hub_user)
+        inbound = to_inbound(raw, inbox, hub_user)
         started = time.perf_counter()
         shown_id, shown_type = _shown(inbound.message_id), _shown(inbound.message_type)
         bound = log.bind(message_id=shown_id, type=shown_type, sender=inbound.sender)

@@ -139,3 +139,19 @@ async def test_duplicate_message_id_is_answered_once(hub: Hub, provider: OrgLogi
 
     assert (first["response_code"], clash["reason"]) == ("WSRC0005", "duplicate_message_id")
     assert await _learner_count(hub) == 1
+
+
+async def test_a_message_id_reused_for_a_type_on_another_queue_is_a_duplicate(hub: Hub, provider: OrgLogin) -> None:
+    """A sender's message ids are one namespace whichever queue carries the type: an id used for a
+    registration, reused for a lookup (the same queue) or an enrolment (lrs.records), is refused, not applied."""
+    ukprn = provider.org.org_id
+    async with Mis(provider.amqp_url, ukprn) as mis:
+        request_id = await mis.send(REGISTER, register(ukprn))
+        first = await mis.answer()
+        await mis.send("learner.find_by_uln.v1", {"ukprn": ukprn, "uln": "1234567890"}, message_id=request_id)
+        clash = await mis.answer()
+        await mis.send("enrolment.publish.v1", {"ukprn": ukprn}, message_id=request_id)
+        other_queue = await mis.answer()
+
+    assert (body(first)["response_code"], body(clash)["reason"]) == ("WSRC0005", "duplicate_message_id")
+    assert (other_queue.correlation_id, body(other_queue)["reason"]) == (request_id, "duplicate_message_id")
