@@ -556,6 +556,9 @@ def summarise(verdicts: list[Verdict], observer: Observer, extra: dict[str, Any]
         "wrongly_applied": sum(outcomes[o] for o in WRONG) + sum(db_rows.values()),
         # A known sender's message must be answered, or at least dead-lettered with the hub's reason.
         "known_sender_unanswered": sum(1 for v in known if v.outcome in ("dead-lettered, no answer", "lost")),
+        "known_sender_unanswered_examples": [
+            _example(v.case) for v in known if v.outcome in ("dead-lettered, no answer", "lost")
+        ][:5],
         "lost": outcomes["lost"],
         "lost_classes": dict(Counter(v.case.mutation for v in verdicts if v.outcome == "lost").most_common()),
         "rejected_not_dead_lettered": sum(
