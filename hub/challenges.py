@@ -17,7 +17,8 @@ from contracts.plr import (
 )
 from hub import clock, plr
 from hub.answers import Notice, OutcomesDraft, ReplyDraft
-from hub.model import Challenge, ChallengeStatus, LearnerStatus, Organisation
+from hub.linking import resolve_master
+from hub.model import Challenge, ChallengeStatus, Organisation
 from hub.ports import UnitOfWork
 
 _CONFIRM = "confirm"
@@ -26,9 +27,7 @@ _WITHDRAWN = "the entry was withdrawn by the organisation that sent it: there is
 
 async def _ulns_of(uow: UnitOfWork, uln: str) -> set[str]:
     """The ULNs whose entries make up this learner's PLR: its master's and every linked one."""
-    learner = await uow.learners.get(uln)
-    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
-        learner = await uow.learners.get(learner.master_uln)
+    learner, _ = await resolve_master(uow, uln)
     return {uln} if learner is None else {learner.uln, *learner.linked_ulns}
 
 

@@ -29,7 +29,8 @@ from contracts.sharing import (
 from hub import clock, feeds, plr, policy
 from hub.answers import PortalDraft
 from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
-from hub.model import LearnerStatus, Organisation
+from hub.linking import resolve_master
+from hub.model import Organisation
 from hub.policy import Consent, Denial, Grant
 from hub.ports import AuditEntry, UnitOfWork
 
@@ -42,9 +43,7 @@ def view(consent: Consent) -> ConsentView:
 
 async def _master(uow: UnitOfWork, uln: str) -> str | None:
     """The ULN a learner's choices are held under: the master's, for a linked ULN."""
-    learner = await uow.learners.get(uln)
-    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
-        return learner.master_uln
+    learner, _ = await resolve_master(uow, uln)
     return learner.uln if learner is not None else None
 
 

@@ -41,6 +41,7 @@ from hub.answers import (
     VerificationDraft,
     VerifiedItem,
 )
+from hub.linking import resolve_master
 from hub.matching import ScoredLearner
 from hub.model import Learner, Organisation
 from hub.policy import Agreement, Consent, Feed, Grant, Offer, Ruling
@@ -427,9 +428,7 @@ async def show_record(
 
 async def show_log(uow: UnitOfWork, operator: str, uln: str, at: datetime) -> tuple[str, list[AuditEntry]]:
     """An operator reads every audit entry about a learner (master and linked ULNs): audited too."""
-    learner = await uow.learners.get(uln)
-    if learner is not None and learner.master_uln:
-        learner = await uow.learners.get(learner.master_uln) or learner
+    learner, _ = await resolve_master(uow, uln)
     master = learner.uln if learner else uln
     entries = await uow.audit.about([master, *(learner.linked_ulns if learner else [])])
     await uow.audit.append(

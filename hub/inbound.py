@@ -22,10 +22,11 @@ from hub.answers import AnswerDraft, Draft
 from hub.batch_rows import mis_identifier_of
 from hub.bulk import judge_items, validation_errors
 from hub.disclosure import send_draft, send_rejection
+from hub.events import publish_event
 from hub.messagebus import EVENT_HANDLERS, HANDLERS
 from hub.model import Organisation
-from hub.ports import BatchRowOutcome, InboxKey, InboxRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
-from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER, EVENTS_EXCHANGE
+from hub.ports import BatchRowOutcome, InboxKey, InboxRecord, UnitOfWork, UnitOfWorkFactory
+from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
 
 
 @dataclass(frozen=True)
@@ -332,9 +333,7 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
 
 async def _publish_events(uow: UnitOfWork, draft: Draft) -> None:
     for event in draft.events:
-        await uow.outbox.add(
-            OutboundMessage(EVENTS_EXCHANGE, event.message_type, event.message_type, event.model_dump(mode="json"))
-        )
+        await publish_event(uow, event)
 
 
 async def _record_batch_row(

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from contracts.learner import LearnersMerged, LearnersUnmerged
 from hub.blocking import learner_block_keys
+from hub.events import publish_event
 from hub.matching import POSSIBLE_SCORE, score_learner
-from hub.model import LearnerStatus
-from hub.ports import OutboundMessage, UnitOfWork
-from hub.routing import EVENTS_EXCHANGE
+from hub.model import Learner, LearnerStatus
+from hub.ports import UnitOfWork
 from hub.uln import check_uln
 
 
@@ -23,9 +23,14 @@ class LinkOutcome:
     reason: str = ""
 
 
-async def _event(uow: UnitOfWork, event: LearnersMerged | LearnersUnmerged) -> None:
-    body = event.model_dump(mode="json")
-    await uow.outbox.add(OutboundMessage(EVENTS_EXCHANGE, event.message_type, event.message_type, body))
+async def resolve_master(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
+    """The learner `uln` names, following a linked ULN to its master; and whether it was linked.
+
+    Links never chain (a merge re-points them), so one step reaches the master."""
+    learner = await uow.learners.get(uln)
+    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
+        return await uow.learners.get(learner.master_uln), True
+    return learner, False
 
 
 async def merge_learners(uow: UnitOfWork, master_uln: str, linked_uln: str) -> LinkOutcome:
@@ -45,7 +50,7 @@ async def merge_learners(uow: UnitOfWork, master_uln: str, linked_uln: str) -> L
     for already in linked.linked_ulns:  # keep every link one step from its master
         await uow.learners.link(already, master_uln)
     await uow.learners.link(linked_uln, master_uln)
-    await _event(uow, LearnersMerged(master_uln=master_uln, linked_uln=linked_uln))
+    await publish_event(uow, LearnersMerged(master_uln=master_uln, linked_uln=linked_uln))
     return LinkOutcome(True)
 
 
@@ -55,7 +60,7 @@ async def unmerge_learners(uow: UnitOfWork, master_uln: str, linked_uln: str) ->
     if linked is None or linked.status != LearnerStatus.LINKED or linked.master_uln != master_uln:
         return LinkOutcome(False, f"{linked_uln} is not linked to {master_uln}")
     await uow.learners.link(linked_uln, None)
-    await _event(uow, LearnersUnmerged(master_uln=master_uln, linked_uln=linked_uln))
+    await publish_event(uow, LearnersUnmerged(master_uln=master_uln, linked_uln=linked_uln))
     return LinkOutcome(True)
 
 

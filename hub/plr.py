@@ -19,7 +19,8 @@ from contracts.plr import ChallengeOutcome, ChallengeResolved, ItemOutcome, Item
 from hub.answers import Notice
 from hub.attempts import REFUSAL
 from hub.bulk import InvalidItem
-from hub.model import ChallengeStatus, EventKind, LearnerStatus, LearningEvent
+from hub.linking import resolve_master
+from hub.model import ChallengeStatus, EventKind, LearningEvent
 from hub.ports import UnitOfWork
 from hub.verification import Verdict
 
@@ -149,9 +150,7 @@ async def resolve(
 async def record_of(uow: UnitOfWork, uln: str) -> tuple[str | None, list[LearningEvent]]:
     """A learner's PLR: the entries of the learner (its master if `uln` is linked) and of every
     ULN linked to it. Returns the master ULN (None if no such learner) and the entries."""
-    learner = await uow.learners.get(uln)
-    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
-        learner = await uow.learners.get(learner.master_uln)
+    learner, _ = await resolve_master(uow, uln)
     if learner is None:
         return None, []
     return learner.uln, await uow.plr.for_learners([learner.uln, *learner.linked_ulns])

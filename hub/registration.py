@@ -14,8 +14,9 @@ from contracts.learner import (
 from hub.answers import AnswerDraft
 from hub.blocking import query_block_keys
 from hub.errors import UlnSpaceExhaustedError
+from hub.linking import resolve_master
 from hub.matching import MatchOutcome, MatchResult, match_learner
-from hub.model import Learner, LearnerStatus, Organisation
+from hub.model import Learner, Organisation
 from hub.normalise import name_key
 from hub.ports import UnitOfWork
 from hub.uln import check_uln, uln_for_issue_number
@@ -28,14 +29,6 @@ _UNKNOWN_POSTCODE_PREFIX = "ZZ99"
 def age_on(born: date, today: date) -> int:
     """Age in whole years on `today`."""
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-async def resolve(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
-    """Fetch a learner, following a linked ULN to its master; say whether it was linked."""
-    learner = await uow.learners.get(uln)
-    if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
-        return await uow.learners.get(learner.master_uln), True
-    return learner, False
 
 
 async def _find(uow: UnitOfWork, details: LearnerDetails | FindLearnerByDemographics) -> MatchResult:
@@ -54,7 +47,7 @@ async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearne
     if not check_uln(request.uln).valid:
         return AnswerDraft(kind, ResponseCode.INVALID_ULN)
     issued = await uow.learners.get(request.uln)
-    learner, linked = await resolve(uow, request.uln)
+    learner, linked = await resolve_master(uow, request.uln)
     # A linked ULN verifies against the names it was issued with as well as the master's: the
     # provider holding that ULN knows the learner by those.
     asked = (name_key(request.given_name), name_key(request.family_name))

@@ -27,11 +27,11 @@ from contracts.learner import LearnerChanges, LearnerDetails, LearnerUpdated, Up
 from hub import clock, feeds
 from hub.answers import AnswerDraft, DetailsChange
 from hub.blocking import query_block_keys
+from hub.linking import resolve_master
 from hub.matching import MatchOutcome, match_learner
 from hub.model import Learner, Organisation
 from hub.policy import Consent
 from hub.ports import UnitOfWork
-from hub.registration import resolve
 from hub.uln import check_uln
 
 # Who the learner is: names (but the preferred given name), birth, gender, nationality, the
@@ -57,7 +57,7 @@ async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateL
     kind = request.message_type
     if not check_uln(request.uln).valid:
         return AnswerDraft(kind, ResponseCode.INVALID_ULN)
-    learner, linked = await resolve(uow, request.uln)
+    learner, linked = await resolve_master(uow, request.uln)
     # A provider that never submitted this learner is told "not found", not that it exists.
     if learner is None or not await uow.learners.is_linked(learner.uln, sender.org_id):
         return AnswerDraft(kind, ResponseCode.ULN_NOT_FOUND)
