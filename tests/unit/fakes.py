@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Self
 
 from hub.blocking import learner_block_keys
+from hub.errors import TransientError
 from hub.frequencies import NameFrequencies
 from hub.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, LearningEvent, Organisation
 from hub.policy import Agreement, Consent, Feed
@@ -215,6 +216,10 @@ class FakeSharing:
         return {u: self._uow.staged.consents[u] for u in ulns if u in self._uow.staged.consents}
 
     async def save_consent(self, consent: Consent) -> None:
+        # As PostgreSQL does: version n+1 replaces version n only (tests/integration/test_ports.py).
+        stored = self._uow.staged.consents.get(consent.uln)
+        if stored is not None and stored.version != consent.version - 1:
+            raise TransientError(f"consent of a learner changed concurrently (version {consent.version} not applied)")
         self._uow.staged.consents[consent.uln] = consent
 
     async def subscriptions(self, feed: Feed | None = None) -> list[Subscription]:
