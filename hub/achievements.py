@@ -26,7 +26,7 @@ from contracts.plr import (
     WithdrawAchievement,
     WithdrawnAchievement,
 )
-from hub import clock, plr
+from hub import plr
 from hub.answers import OutcomesDraft
 from hub.bulk import InvalidItem
 from hub.grades import date_out_of_range, grade_outside_scale
@@ -153,14 +153,14 @@ class _Batch:
 
 
 async def apply(
-    uow: UnitOfWork, sender: Organisation, request_type: str, items: Sequence[Item | InvalidItem], today: date
+    uow: UnitOfWork, sender: Organisation, request_type: str, items: Sequence[Item | InvalidItem], now: datetime
 ) -> OutcomesDraft:
     """Apply each item in turn; answer every one."""
     records = [i for i in items if isinstance(i, AchievementRecord)]
-    checker = await Checker.load(uow, sender, [r.uln for r in records])
+    checker = await Checker.load(uow, sender, [r.uln for r in records], now)
     refs = sorted({i.result_id for i in items if not isinstance(i, InvalidItem)})
     found = await uow.plr.by_source(sender.org_id, EventKind.ACHIEVEMENT, refs)
-    batch = _Batch(sender, checker, found, today, clock.now())
+    batch = _Batch(sender, checker, found, now.date(), now)
     outcomes = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):
@@ -178,21 +178,21 @@ async def apply(
                          tuple(checker.attempts))  # fmt: skip
 
 
-async def submit(uow: UnitOfWork, sender: Organisation, request: SubmitAchievement, today: date) -> OutcomesDraft:
-    return await apply(uow, sender, request.message_type, [request], today)
+async def submit(uow: UnitOfWork, sender: Organisation, request: SubmitAchievement, now: datetime) -> OutcomesDraft:
+    return await apply(uow, sender, request.message_type, [request], now)
 
 
-async def amend(uow: UnitOfWork, sender: Organisation, request: AmendAchievement, today: date) -> OutcomesDraft:
-    return await apply(uow, sender, request.message_type, [request], today)
+async def amend(uow: UnitOfWork, sender: Organisation, request: AmendAchievement, now: datetime) -> OutcomesDraft:
+    return await apply(uow, sender, request.message_type, [request], now)
 
 
-async def withdraw(uow: UnitOfWork, sender: Organisation, request: WithdrawAchievement, today: date) -> OutcomesDraft:
-    return await apply(uow, sender, request.message_type, [request], today)
+async def withdraw(uow: UnitOfWork, sender: Organisation, request: WithdrawAchievement, now: datetime) -> OutcomesDraft:
+    return await apply(uow, sender, request.message_type, [request], now)
 
 
 async def bulk(
-    uow: UnitOfWork, sender: Organisation, request: AchievementBulk | Sequence[Item | InvalidItem], today: date
+    uow: UnitOfWork, sender: Organisation, request: AchievementBulk | Sequence[Item | InvalidItem], now: datetime
 ) -> OutcomesDraft:
     """Up to 1,000 items; a malformed one is answered on its own, the rest applied."""
     items = request.items if isinstance(request, AchievementBulk) else request
-    return await apply(uow, sender, AchievementBulk.message_type, items, today)
+    return await apply(uow, sender, AchievementBulk.message_type, items, now)

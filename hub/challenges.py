@@ -6,7 +6,7 @@ resolved when that sender amends or withdraws the entry (hub/plr.py) or confirms
 the portal is told the outcome.
 """
 
-from datetime import date
+from datetime import datetime
 
 from contracts.plr import (
     ChallengeAnswer,
@@ -15,7 +15,7 @@ from contracts.plr import (
     ChallengeRaised,
     ConfirmLearningEvent,
 )
-from hub import clock, plr
+from hub import plr
 from hub.answers import Notice, OutcomesDraft, ReplyDraft
 from hub.linking import resolve_master
 from hub.model import Challenge, ChallengeStatus, Organisation
@@ -32,7 +32,7 @@ async def _ulns_of(uow: UnitOfWork, uln: str) -> set[str]:
 
 
 async def raise_challenge(
-    uow: UnitOfWork, sender: Organisation, request: ChallengeLearningEvent, today: date
+    uow: UnitOfWork, sender: Organisation, request: ChallengeLearningEvent, now: datetime
 ) -> ReplyDraft:
     """Mark the entry under challenge and tell the organisation that sent it."""
     event = await uow.plr.get(request.event_id)
@@ -51,7 +51,7 @@ async def raise_challenge(
             uln=uln, event_id=event_id, outcome="already_under_challenge", challenge_id=challenge_id
         )
         return ReplyDraft(answer, uln)
-    now = clock.now()
+    now = now
     challenge = Challenge(plr.new_id(), event_id, event.uln, sender.org_id, request.reason, now)
     event.under_challenge = True
     await uow.plr.save(event)
@@ -66,7 +66,7 @@ async def raise_challenge(
     return ReplyDraft(answer, uln, (raised,), (Notice(event.source_org, event.source_org, event.uln, notice),))
 
 
-async def confirm(uow: UnitOfWork, sender: Organisation, request: ConfirmLearningEvent, today: date) -> OutcomesDraft:
+async def confirm(uow: UnitOfWork, sender: Organisation, request: ConfirmLearningEvent, now: datetime) -> OutcomesDraft:
     """The entry's sender stands by it: resolve the challenge as confirmed."""
     kind, challenge_id = request.message_type, request.challenge_id
     challenge = await uow.plr.get_challenge(challenge_id)
@@ -82,6 +82,6 @@ async def confirm(uow: UnitOfWork, sender: Organisation, request: ConfirmLearnin
         return OutcomesDraft(kind, (refused,))
     event.under_challenge = False
     await uow.plr.save(event)
-    events, notices = await plr.resolve(uow, challenge_id, event.event_id, "confirmed", clock.now(), request.note)
+    events, notices = await plr.resolve(uow, challenge_id, event.event_id, "confirmed", now, request.note)
     confirmed = plr.applied(0, _CONFIRM, event, "confirmed", None, ref=challenge_id)
     return OutcomesDraft(kind, (confirmed,), tuple(events), tuple(notices))

@@ -7,7 +7,7 @@ followed by a recheck of what partners hold: whatever they may no longer hold is
 """
 
 from dataclasses import replace
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from contracts.base import Contract
@@ -26,7 +26,7 @@ from contracts.sharing import (
     SetSharing,
     WithdrawNomination,
 )
-from hub import clock, feeds, plr, policy
+from hub import feeds, plr, policy
 from hub.answers import PortalDraft
 from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
 from hub.linking import resolve_master
@@ -47,7 +47,7 @@ async def _master(uow: UnitOfWork, uln: str) -> str | None:
     return learner.uln if learner is not None else None
 
 
-async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> PortalDraft:
+async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any, now: datetime) -> PortalDraft:
     """Apply `change(consent) -> consent`; if it changed anything, save it and recall what partners
     may no longer hold."""
     kind = request.message_type
@@ -55,7 +55,7 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> 
     if master is None:
         answer = ConsentAnswer(request_type=kind, uln=uln, outcome="refused", reason=f"no learner has ULN {uln}")
         return PortalDraft(answer, uln, "consent.answer")
-    ctx = await sharing_context(uow, [master], clock.now().date())
+    ctx = await sharing_context(uow, [master], now.date())
     current = ctx.consent(master)
     wanted = change(current)
     if isinstance(wanted, str):
@@ -66,26 +66,27 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any) -> 
         return PortalDraft(answer, master, "consent.answer")
     saved = replace(wanted, version=current.version + 1)
     await uow.sharing.save_consent(saved)
-    await feeds.recheck(uow, clock.now(), ulns=[master])
+    await feeds.recheck(uow, now, ulns=[master])
     answer = ConsentAnswer(request_type=kind, uln=master, outcome="applied", consent=view(saved))
     return PortalDraft(answer, master, "consent.answer")
 
 
-async def set_sharing(uow: UnitOfWork, sender: Organisation, request: SetSharing, today: date) -> PortalDraft:
+async def set_sharing(uow: UnitOfWork, sender: Organisation, request: SetSharing, now: datetime) -> PortalDraft:
     # Her own choice: from now on it, not the provider's AbilityToShare, decides (hub/policy.py).
-    return await _change(uow, request, request.uln, lambda c: replace(c, sharing=request.share, chose_sharing=True))
+    choice = request.share
+    return await _change(uow, request, request.uln, lambda c: replace(c, sharing=choice, chose_sharing=True), now)
 
 
 async def set_restricted_view(
-    uow: UnitOfWork, sender: Organisation, request: SetRestrictedView, today: date
+    uow: UnitOfWork, sender: Organisation, request: SetRestrictedView, now: datetime
 ) -> PortalDraft:
     chosen = frozenset(request.event_ids) if request.event_ids is not None else None
-    return await _change(
-        uow, request, request.uln, lambda c: replace(c, restricted=chosen, basic_only=request.basic_details_only)
-    )
+    basic = request.basic_details_only
+    return await _change(uow, request, request.uln, lambda c: replace(c, restricted=chosen, basic_only=basic), now)
 
 
-async def nominate(uow: UnitOfWork, sender: Organisation, request: Nominate, today: date) -> PortalDraft:
+async def nominate(uow: UnitOfWork, sender: Organisation, request: Nominate, now: datetime) -> PortalDraft:
+    today = now.date()
     organisation = await uow.organisations.get(request.org_id)
 
     def _nominate(c: Consent) -> Consent | str:
@@ -95,23 +96,24 @@ async def nominate(uow: UnitOfWork, sender: Organisation, request: Nominate, tod
             return "a nomination cannot end in the past"
         return replace(c, nominations={**c.nominations, request.org_id: request.until})
 
-    return await _change(uow, request, request.uln, _nominate)
+    return await _change(uow, request, request.uln, _nominate, now)
 
 
 async def withdraw_nomination(
-    uow: UnitOfWork, sender: Organisation, request: WithdrawNomination, today: date
+    uow: UnitOfWork, sender: Organisation, request: WithdrawNomination, now: datetime
 ) -> PortalDraft:
     def _withdraw(c: Consent) -> Consent:
         return replace(c, nominations={o: d for o, d in c.nominations.items() if o != request.org_id})
 
-    return await _change(uow, request, request.uln, _withdraw)
+    return await _change(uow, request, request.uln, _withdraw, now)
 
 
 # --- What a learner may read ------------------------------------------------------------------
 
 
-async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRecord, today: date) -> PortalDraft:
+async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRecord, now: datetime) -> PortalDraft:
     """The learner's full record: register details, every PLR entry, their choices."""
+    today = now.date()
     master = await _master(uow, request.uln)
     learner = await uow.learners.get(master) if master else None
     if learner is None:
@@ -124,8 +126,9 @@ async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRec
     return PortalDraft(record, learner.uln, "learner.record")
 
 
-async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, today: date) -> PortalDraft:
+async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, now: datetime) -> PortalDraft:
     """Exactly what `org_id` would receive today, under each purpose its agreement covers."""
+    today = now.date()
     master = await _master(uow, request.uln)
     organisation = await uow.organisations.get(request.org_id)
     learner = await uow.learners.get(master) if master else None
@@ -163,7 +166,9 @@ def _entry(e: AuditEntry) -> DisclosureEntry:
     )  # fmt: skip
 
 
-async def read_disclosures(uow: UnitOfWork, sender: Organisation, request: ReadDisclosures, today: date) -> PortalDraft:
+async def read_disclosures(
+    uow: UnitOfWork, sender: Organisation, request: ReadDisclosures, now: datetime
+) -> PortalDraft:
     """Every decision about the learner (and any ULN linked to them), allowed or refused."""
     master = await _master(uow, request.uln) or request.uln
     learner = await uow.learners.get(master)

@@ -25,7 +25,7 @@ from contracts.plr import (
 )
 from contracts.sharing import DecisionStamp, DeliveredItem, Delivery, PartnerRecord
 from contracts.sharing import Notice as PartnerNotice
-from hub import attempts, clock, plr, policy
+from hub import attempts, plr, policy
 from hub.answers import (
     DESCRIPTIONS,
     AnswerDraft,
@@ -269,7 +269,7 @@ async def send_draft(
         case PartnerDraft():
             if draft.delivery is not None:
                 await deliver(uow, recipient, draft.delivery[0], draft.delivery[1], at, correlation_id)
-            await answer_partner(uow, recipient, draft.answer, correlation_id)
+            await answer_partner(uow, recipient, draft.answer, correlation_id, at)
         case RecordDraft():
             await _send_record(uow, recipient, draft, at, correlation_id)
     for notice in draft.notices:
@@ -544,9 +544,11 @@ async def deliver(
     await _queue(uow, partner, Delivery(feed=feed.value, items=items), correlation_id, None)
 
 
-async def answer_partner(uow: UnitOfWork, partner: Organisation, answer: Contract, correlation_id: str | None) -> None:
+async def answer_partner(
+    uow: UnitOfWork, partner: Organisation, answer: Contract, correlation_id: str | None, at: datetime
+) -> None:
     """An answer about the partner's own requests (subscriptions, backfill pages): no learner data."""
-    await _audit(uow, clock.now(), partner, None, What.ANSWER, Purpose.RECEIPT, Allowed(None, ()), correlation_id)
+    await _audit(uow, at, partner, None, What.ANSWER, Purpose.RECEIPT, Allowed(None, ()), correlation_id)
     await _queue(uow, partner, answer, correlation_id, None)
 
 

@@ -7,12 +7,12 @@ learner it submitted).
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 from functools import partial
 
 from contracts.base import Contract
 from contracts.plr import ItemOutcome, ParticipationRecorded, PublishEnrolment
-from hub import clock, plr
+from hub import plr
 from hub.answers import Attempt, Notice, OutcomesDraft
 from hub.grades import date_out_of_range
 from hub.model import EventKind, LearningEvent, Organisation
@@ -30,15 +30,16 @@ def _answer(
     return OutcomesDraft(kind, (outcome,), tuple(events), tuple(notices), tuple(attempts))
 
 
-async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolment, today: date) -> OutcomesDraft:
+async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolment, now: datetime) -> OutcomesDraft:
     """Record or replace the participation record of one enrolment."""
+    today = now.date()
     ref = request.enrolment_id
     answer = partial(_answer, request.message_type)
     for name, value in (("start_date", request.start_date), ("actual_end_date", request.actual_end_date)):
         why = date_out_of_range(name, value, today) if value else None
         if why:
             return answer(plr.rejected(0, ACTION, ref, "date_out_of_range", why))
-    checker = await Checker.load(uow, sender, [request.uln])
+    checker = await Checker.load(uow, sender, [request.uln], now)
     answer = partial(_answer, request.message_type, attempts=checker.attempts)
     claim = Claim(request.uln, request.given_name, request.family_name, request.date_of_birth)
     verdict = await checker.judge(claim)
@@ -49,7 +50,7 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
     changes = plr.Changes.empty()
     if existing is None:
         event = LearningEvent(plr.new_id(), verdict.learner.uln, EventKind.PARTICIPATION, sender.org_id, ref,
-                              request.version, fields, loaded_at=clock.now())  # fmt: skip
+                              request.version, fields, loaded_at=now)  # fmt: skip
         changes.save(event)
         outcome = "recorded"
     else:
@@ -61,7 +62,7 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
         changes.save(event, "amended")
         outcome = "amended"
     await uow.learners.link_provider(verdict.learner.uln, sender.org_id)
-    more, notices = await plr.commit_changes(uow, changes, clock.now())
+    more, notices = await plr.commit_changes(uow, changes, now)
     kept = request.model_dump(include=set(_KEPT))
     recorded = ParticipationRecorded(
         event_id=event.event_id, uln=event.uln, provider=sender.org_id, enrolment_id=ref, version=event.version, **kept

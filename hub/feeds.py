@@ -12,14 +12,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from contracts.base import Contract
 from contracts.learner import LearnersMerged, LearnerUpdated
 from contracts.plr import AchievementsAmended, AchievementsRecorded, AchievementsWithdrawn, ParticipationRecorded
 from contracts.sharing import Backfill, BackfillDone, Notice, Subscribe, SubscriptionAnswer, Unsubscribe
-from hub import clock, disclosure, policy
+from hub import disclosure, policy
 from hub.answers import PartnerDraft
 from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
 from hub.model import EventKind, Learner, LearningEvent, Organisation, OrganisationStatus
@@ -284,8 +284,9 @@ async def expire_agreements(uow: UnitOfWork, at: datetime) -> int:
 # --- Partners' requests ---------------------------------------------------------------------
 
 
-async def subscribe(uow: UnitOfWork, sender: Organisation, request: Subscribe, today: date) -> PartnerDraft:
+async def subscribe(uow: UnitOfWork, sender: Organisation, request: Subscribe, now: datetime) -> PartnerDraft:
     """Subscribe to a feed its agreement covers, for a purpose it covers (again: change the purpose)."""
+    today = now.date()
     feed = Feed(request.feed)
     agreement = agreement_for(await uow.sharing.agreements(), sender.org_id, request.purpose, feed, today)
     if isinstance(agreement, Denial):
@@ -297,15 +298,15 @@ async def subscribe(uow: UnitOfWork, sender: Organisation, request: Subscribe, t
     return PartnerDraft(SubscriptionAnswer(feed=feed.value, purpose=request.purpose, status="active"))
 
 
-async def unsubscribe(uow: UnitOfWork, sender: Organisation, request: Unsubscribe, today: date) -> PartnerDraft:
+async def unsubscribe(uow: UnitOfWork, sender: Organisation, request: Unsubscribe, now: datetime) -> PartnerDraft:
     ended = await uow.sharing.unsubscribe(sender.org_id, Feed(request.feed))
     reason = None if ended else "there was no subscription"
     return PartnerDraft(SubscriptionAnswer(feed=request.feed, status="ended", reason=reason))
 
 
-async def backfill(uow: UnitOfWork, sender: Organisation, request: Backfill, today: date) -> PartnerDraft:
+async def backfill(uow: UnitOfWork, sender: Organisation, request: Backfill, now: datetime) -> PartnerDraft:
     """Replay a page of a feed's entries changed since `since`, through today's consent and agreement."""
-    done, granted = await backfill_page(uow, sender, request, clock.now())
+    done, granted = await backfill_page(uow, sender, request, now)
     return PartnerDraft(done, delivery=(Feed(request.feed), tuple(granted)))
 
 

@@ -320,7 +320,7 @@ async def _handle(uow: UnitOfWork, message: InboundMessage) -> Handled:
             await uow.inbox.record(message.inbox_key, InboxRecord(body_sha256, reason))
         await _record_batch_row(uow, message, sender, None, reason)
         return Handled(reason)
-    draft = await HANDLERS[kind].handler(uow, sender, request, now.date())
+    draft = await HANDLERS[kind].handler(uow, sender, request, now)
     await send_draft(uow, sender, draft, message.message_id, now, headers)
     await _publish_events(uow, draft)
     if isinstance(draft, AnswerDraft):

@@ -4,7 +4,7 @@ it arrives on; and for every hub event, what handles it. The broker's bindings a
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -44,7 +44,8 @@ from hub.model import Organisation
 from hub.ports import UnitOfWork
 from hub.routing import RECORDS_QUEUE, REGISTRATION_QUEUE, SHARING_QUEUE
 
-Handler = Callable[[UnitOfWork, Organisation, Any, date], Awaitable[Draft]]
+# A handler is given the moment the pipeline took the message: the one clock reading its work uses.
+Handler = Callable[[UnitOfWork, Organisation, Any, datetime], Awaitable[Draft]]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ has not: the answer, and the attempt counted, are those for details that match n
 its record requests would tell it which ULNs and names belong together, nominated or not.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from contracts.codes import ResponseCode
 from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRecord
-from hub import clock, feeds, plr
+from hub import feeds, plr
 from hub.answers import PartnerDraft, RecordDraft
 from hub.attempts import REFUSAL
 from hub.model import Learner, Organisation
@@ -30,19 +30,20 @@ async def _reaches(uow: UnitOfWork, partner: str, agreement: Agreement, learner:
     return consent.nominated(partner, today)
 
 
-async def request_record(uow: UnitOfWork, sender: Organisation, request: RequestRecord, today: date) -> RecordDraft:
+async def request_record(uow: UnitOfWork, sender: Organisation, request: RequestRecord, now: datetime) -> RecordDraft:
     """Verify the learner; offer their details and every current PLR entry for the gate to rule on.
 
     A partner with no agreement in force for the purpose is not even told whether the details
     match a learner: the register does not verify identities for organisations it shares nothing with.
     """
+    today = now.date()
     agreements = await uow.sharing.agreements()
     covering = [agreement_for(agreements, sender.org_id, request.purpose, f, today) for f in Feed]
     agreement = next((a for a in covering if not isinstance(a, Denial)), None)
     if agreement is None:
         why = "no data sharing agreement in force covers this purpose: nothing is verified or shared"
         return RecordDraft(ResponseCode.NOT_VERIFIED, request.purpose, (), request.uln, why)
-    checker = await Checker.load(uow, sender, [request.uln])
+    checker = await Checker.load(uow, sender, [request.uln], now)
     verdict = await checker.judge(Claim(request.uln, request.given_name, request.family_name))
     if verdict.learner is not None and not await _reaches(uow, sender.org_id, agreement, verdict.learner, today):
         verdict = await checker.fail(verdict, NOT_NOMINATED)
@@ -56,8 +57,10 @@ async def request_record(uow: UnitOfWork, sender: Organisation, request: Request
     return RecordDraft(verdict.code, request.purpose, tuple(offers), learner.uln, attempts=attempts)
 
 
-async def acknowledge(uow: UnitOfWork, sender: Organisation, request: AcknowledgeNotices, today: date) -> PartnerDraft:
+async def acknowledge(
+    uow: UnitOfWork, sender: Organisation, request: AcknowledgeNotices, now: datetime
+) -> PartnerDraft:
     """A partner confirms it acted on notices (deleted, replaced, re-keyed)."""
-    acked = await uow.sharing.acknowledge(sender.org_id, request.notice_ids, clock.now())
+    acked = await uow.sharing.acknowledge(sender.org_id, request.notice_ids, now)
     unknown = sorted(set(request.notice_ids) - set(acked))
     return PartnerDraft(NoticesAcknowledged(acknowledged=sorted(acked), unknown=unknown))

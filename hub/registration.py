@@ -1,7 +1,7 @@
 """Learner Register handlers: find by ULN, find by demographics, register (updates: hub/updates.py)."""
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from contracts.codes import BatchReturnCode, Gender, ResponseCode
 from contracts.learner import (
@@ -41,7 +41,7 @@ def _names(learner: Learner) -> tuple[str, str]:
     return name_key(learner.details.given_name), name_key(learner.details.family_name)
 
 
-async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, today: date) -> AnswerDraft:
+async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearnerByUln, now: datetime) -> AnswerDraft:
     """Verify a ULN against the family and given name it was issued with."""
     kind = request.message_type
     if not check_uln(request.uln).valid:
@@ -60,7 +60,7 @@ async def find_by_uln(uow: UnitOfWork, sender: Organisation, request: FindLearne
 
 
 async def find_by_demographics(
-    uow: UnitOfWork, sender: Organisation, request: FindLearnerByDemographics, today: date
+    uow: UnitOfWork, sender: Organisation, request: FindLearnerByDemographics, now: datetime
 ) -> AnswerDraft:
     """Search the register; an exact match links the learner to the provider that asked."""
     return await _answer_match(uow, sender, request.message_type, await _find(uow, request))
@@ -110,12 +110,15 @@ async def _issue_uln(uow: UnitOfWork) -> str:
     raise UlnSpaceExhaustedError("no valid ULN in 100 consecutive issue numbers")
 
 
-async def register_learner(uow: UnitOfWork, sender: Organisation, request: RegisterLearner, today: date) -> AnswerDraft:
+async def register_learner(
+    uow: UnitOfWork, sender: Organisation, request: RegisterLearner, now: datetime
+) -> AnswerDraft:
     """Find the learner first; issue a new ULN only when nobody matches and the data suffice.
 
     After possible matches the provider resolves them: `confirmed_uln` names the candidate
     that is the learner; `create_anyway_reason` has a new ULN issued, the reason kept.
     """
+    today = now.date()
     refusal = _insufficient_for_new_uln(request.learner, today)
     if refusal is not None:
         return replace(refusal, mis_identifier=request.mis_identifier)

@@ -17,14 +17,14 @@ The rules (README, "learner.update.v1"):
 """
 
 from dataclasses import replace
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from contracts.codes import AbilityToShare, ResponseCode
 from contracts.learner import LearnerChanges, LearnerDetails, LearnerUpdated, UpdateLearner
-from hub import clock, feeds
+from hub import feeds
 from hub.answers import AnswerDraft, DetailsChange
 from hub.blocking import query_block_keys
 from hub.linking import resolve_master
@@ -52,7 +52,7 @@ DUPLICATE = (
 _NOT_REGISTRANT = "changed by a provider other than the one that registered the learner"
 
 
-async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateLearner, today: date) -> AnswerDraft:
+async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateLearner, now: datetime) -> AnswerDraft:
     """Apply a provider's change to a learner it has submitted, refusing stale versions."""
     kind = request.message_type
     if not check_uln(request.uln).valid:
@@ -82,7 +82,7 @@ async def update_learner(uow: UnitOfWork, sender: Organisation, request: UpdateL
         return refuse(ResponseCode.SAME_MANDATORY_FIELDS_EXIST, DUPLICATE)
     updated = replace(learner, details=merged, version=learner.version + 1)
     await uow.learners.update(updated)
-    await _follow_providers_sharing(uow, learner, updated)
+    await _follow_providers_sharing(uow, learner, updated, now)
     event = LearnerUpdated(uln=updated.uln, version=updated.version, updated_by=sender.org_id)
     change = DetailsChange(updated.uln, changed, note="" if registrant else _NOT_REGISTRANT)
     code = ResponseCode.LINKED_LEARNER if linked else ResponseCode.LEARNER_UPDATED
@@ -113,7 +113,7 @@ async def _duplicates_another(uow: UnitOfWork, uln: str, details: LearnerDetails
     return result.outcome in (MatchOutcome.EXACT, MatchOutcome.AMBIGUOUS)
 
 
-async def _follow_providers_sharing(uow: UnitOfWork, before: Learner, after: Learner) -> None:
+async def _follow_providers_sharing(uow: UnitOfWork, before: Learner, after: Learner, now: datetime) -> None:
     """Carry a change of the provider's AbilityToShare into the learner's choices, unless she chose herself."""
     if before.details.ability_to_share == after.details.ability_to_share:
         return
@@ -122,4 +122,4 @@ async def _follow_providers_sharing(uow: UnitOfWork, before: Learner, after: Lea
     if wanted.sharing == current.sharing:
         return
     await uow.sharing.save_consent(replace(wanted, version=current.version + 1))
-    await feeds.recheck(uow, clock.now(), ulns=[after.uln])
+    await feeds.recheck(uow, now, ulns=[after.uln])

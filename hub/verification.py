@@ -17,11 +17,10 @@ is kept for the learner's audit log only: told to the sender, it would confirm t
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from contracts.codes import Gender, ResponseCode
 from contracts.plr import VerifyItem, VerifyLearner, VerifyLearners
-from hub import clock
 from hub.answers import Attempt, VerificationDraft, VerifiedItem
 from hub.attempts import Attempts
 from hub.bulk import InvalidItem
@@ -139,12 +138,12 @@ class Checker:
         self.attempts: list[Attempt] = []  # every check, in order, for the learners' audit logs
 
     @classmethod
-    async def load(cls, uow: UnitOfWork, sender: Organisation, ulns: Sequence[str]) -> "Checker":
+    async def load(cls, uow: UnitOfWork, sender: Organisation, ulns: Sequence[str], now: datetime) -> "Checker":
         """Fetch the learners of `ulns` and the sender's failures on them (three round trips at most)."""
         learners = await load(uow, ulns)
         # No check digit test here: a ULN failing it is never counted, so its count is simply absent.
         counted = [counted_as(u, learners) for u in ulns]
-        return cls(learners, await Attempts.load(uow, sender.org_id, counted, clock.now()))
+        return cls(learners, await Attempts.load(uow, sender.org_id, counted, now))
 
     async def judge(self, claim: Claim) -> Verdict:
         """`judge` within the attempt limit: refused unchecked past it, and a failure counted.
@@ -178,9 +177,9 @@ def _claim(item: VerifyItem) -> Claim:
 
 
 async def verify(
-    uow: UnitOfWork, sender: Organisation, request_type: str, items: Sequence[VerifyItem | InvalidItem]
+    uow: UnitOfWork, sender: Organisation, request_type: str, items: Sequence[VerifyItem | InvalidItem], now: datetime
 ) -> VerificationDraft:
-    checker = await Checker.load(uow, sender, [i.uln for i in items if isinstance(i, VerifyItem)])
+    checker = await Checker.load(uow, sender, [i.uln for i in items if isinstance(i, VerifyItem)], now)
     results = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):
@@ -196,15 +195,15 @@ async def verify(
 
 
 async def verify_learner(
-    uow: UnitOfWork, sender: Organisation, request: VerifyLearner, today: date
+    uow: UnitOfWork, sender: Organisation, request: VerifyLearner, now: datetime
 ) -> VerificationDraft:
     """Verify one learner."""
-    return await verify(uow, sender, request.message_type, [request])
+    return await verify(uow, sender, request.message_type, [request], now)
 
 
 async def verify_learners(
-    uow: UnitOfWork, sender: Organisation, request: VerifyLearners | Sequence[VerifyItem | InvalidItem], today: date
+    uow: UnitOfWork, sender: Organisation, request: VerifyLearners | Sequence[VerifyItem | InvalidItem], now: datetime
 ) -> VerificationDraft:
     """Verify up to 5,000 learners; a malformed item is answered on its own, the rest verified."""
     items = request.items if isinstance(request, VerifyLearners) else request
-    return await verify(uow, sender, VerifyLearners.message_type, items)
+    return await verify(uow, sender, VerifyLearners.message_type, items, now)

@@ -2,6 +2,8 @@
 
 import uuid
 
+import asyncpg
+
 from adapters.bootstrap import Hub
 from adapters.retention import prune, prune_attempts
 
@@ -41,9 +43,11 @@ async def test_prune_keeps_unsent_and_recent_rows(hub: Hub) -> None:
     assert inbox == {"new"}
 
 
-async def test_prune_drops_attempt_counts_only_once_all_their_failures_left_the_window(hub: Hub) -> None:
-    """A count whose newest failure is older than the attempt window goes; a count still in it stays."""
-    async with hub.pool.acquire() as conn:
+async def test_prune_drops_attempt_counts_only_once_all_their_failures_left_the_window(database_url: str) -> None:
+    """A count whose newest failure is older than the attempt window goes; a count still in it stays.
+    (No hub runs: its own retention task would prune the row first, and this prune would find none.)"""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    async with pool, pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO organisation (org_id, kind, name) VALUES ('100062', 'awarding_organisation', 'A')"
         )
@@ -55,6 +59,6 @@ async def test_prune_drops_attempt_counts_only_once_all_their_failures_left_the_
                  now() - interval '23 hours')
             """
         )
-        removed = await prune_attempts(hub.pool)
+        removed = await prune_attempts(pool)
         kept = [r[0] for r in await conn.fetch("SELECT uln FROM verification_attempt")]
     assert (removed, kept) == (1, ["1000000043"])

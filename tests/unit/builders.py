@@ -3,7 +3,7 @@
 import itertools
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts.codes import OrganisationKind
@@ -13,6 +13,7 @@ from hub.model import Learner, Organisation, OrganisationStatus
 from hub.uln import uln_for_issue_number
 
 TODAY = date(2026, 11, 29)
+NOW = datetime(2026, 11, 29, 10, 30, tzinfo=UTC)  # when a handler is called directly: TODAY, mid-morning
 CONSUMER = "lrs.registration"
 
 # Far from the fake register's own issue numbers (1, 2, ...), so seeded ULNs never collide.

@@ -6,7 +6,7 @@ from hub import linking, registration
 from hub.linking import LinkOutcome
 from hub.model import LearnerStatus, Organisation
 
-from .builders import TODAY, learner
+from .builders import NOW, learner
 from .fakes import FakeUnitOfWorkFactory
 
 
@@ -23,7 +23,7 @@ async def test_merged_uln_resolves_to_its_master(hub_db: FakeUnitOfWorkFactory, 
     assert await _merge(hub_db, master.uln, duplicate.uln) == LinkOutcome(True)
     request = FindLearnerByUln(ukprn=college.org_id, uln=duplicate.uln, given_name="Amelia", family_name="Okafor")
     async with hub_db() as uow:
-        draft = await registration.find_by_uln(uow, college, request, TODAY)
+        draft = await registration.find_by_uln(uow, college, request, NOW)
 
     assert (draft.code, draft.uln) == (ResponseCode.LINKED_LEARNER, master.uln)
     assert [m.body for m in hub_db.state.outbox] == [

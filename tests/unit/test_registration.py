@@ -12,7 +12,7 @@ from hub.matching import ScoredLearner
 from hub.model import Learner, LearnerStatus, Organisation
 from hub.uln import is_valid_uln
 
-from .builders import TODAY, details, find_by_uln, fresh_uln, learner, provider, register
+from .builders import NOW, details, find_by_uln, fresh_uln, learner, provider, register
 from .fakes import FakeUnitOfWorkFactory
 
 Handler = Callable[..., Awaitable[AnswerDraft]]
@@ -21,7 +21,7 @@ Handler = Callable[..., Awaitable[AnswerDraft]]
 async def run(hub_db: FakeUnitOfWorkFactory, handler: Handler, sender: Organisation, request: Any) -> AnswerDraft:
     """Call one handler in its own committed unit of work, as handle_inbound does."""
     async with hub_db() as uow:
-        draft = await handler(uow, sender, request, TODAY)
+        draft = await handler(uow, sender, request, NOW)
         await uow.commit()
     return draft
 

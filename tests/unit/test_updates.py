@@ -16,7 +16,7 @@ from hub.policy import Consent, Feed
 from hub.ports import AuditEntry
 
 from .builders import (
-    TODAY,
+    NOW,
     awarding_organisation,
     details,
     find_by_uln,
@@ -46,7 +46,7 @@ Handler = Callable[..., Awaitable[AnswerDraft]]
 async def run(hub_db: FakeUnitOfWorkFactory, handler: Handler, sender: Organisation, request: Any) -> AnswerDraft:
     """Call one handler in its own committed unit of work, as handle_inbound does."""
     async with hub_db() as uow:
-        draft = await handler(uow, sender, request, TODAY)
+        draft = await handler(uow, sender, request, NOW)
         await uow.commit()
     return draft
 
