@@ -396,7 +396,12 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
     letters_of = {c.case_id: _dead_letters(c, observer) for c in cases}
     # Every case first takes an answer on its own sender's queue; only then may one left without
     # take what is left on another's (misrouted): ids reused across senders are not misroutes.
-    answers = {c.case_id: _claim(c, observer, taken, [c.sender], bool(letters_of[c.case_id])) for c in sendable}
+    # First the answers of the kind each case expects (a dead-lettered case, a rejection), so that
+    # of cases sharing an id none takes the answer another needs; then whatever is left.
+    answers = {c.case_id: _claim(c, observer, taken, [c.sender], bool(letters_of[c.case_id]), True) for c in sendable}
+    for c in sendable:
+        if answers[c.case_id] is None:
+            answers[c.case_id] = _claim(c, observer, taken, [c.sender], bool(letters_of[c.case_id]))
     twins = _redeliveries(sendable)  # rightly unanswered: they take no one else's answer either
     for c in sendable:
         if answers[c.case_id] is None and _correlation_id(c) and c.case_id not in twins:
@@ -443,7 +448,12 @@ def classify(cases: list[FuzzCase], sent: dict[str, str], observer: Observer) ->
 
 
 def _claim(
-    c: FuzzCase, observer: Observer, taken: defaultdict[tuple[str, str], set[int]], orgs: Iterable[str], dead: bool
+    c: FuzzCase,
+    observer: Observer,
+    taken: defaultdict[tuple[str, str], set[int]],
+    orgs: Iterable[str],
+    dead: bool,
+    strict: bool = False,
 ) -> Answer | None:
     """The next answer correlated with this case that is still free on one of `orgs`' queues.
 
@@ -459,7 +469,9 @@ def _claim(
         if not free:
             continue
         got = observer.answers[key]
-        index = next((i for i in free if (got[i].type == REJECTED) == dead), free[0])
+        index = next((i for i in free if (got[i].type == REJECTED) == dead), None if strict else free[0])
+        if index is None:
+            continue
         taken[key].add(index)
         return got[index]
     return None
