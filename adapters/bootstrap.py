@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Self
 
 import aio_pika
@@ -17,7 +18,9 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 from yarl import URL
 
+from adapters.audit_heads import publish_head
 from adapters.log import require_strong_hash_key, use_hash_key
+from adapters.postgres.audit import chain_head, use_chain_keys
 from adapters.postgres.dead_letter_index import DeadLetterIndex, warn_of_expiry
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.migrate import apply_migrations, ensure_database
@@ -39,6 +42,7 @@ from adapters.relay import OutboxRelay, OutboxRow
 from adapters.retention import prune, prune_attempts, prune_dead_letter_index
 from adapters.settings import Settings
 from hub import clock
+from hub.audit import ChainHead, ChainKeys
 from hub.feeds import expire
 from hub.inbound import handle_batch, handle_events
 
@@ -69,6 +73,11 @@ async def connect_channel(settings: Settings) -> tuple[AbstractRobustConnection,
     connection = await aio_pika.connect_robust(settings.amqp_url)
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     return connection, channel
+
+
+def chain_keys_from(settings: Settings) -> ChainKeys:
+    """The audit chain's keys from LRS_AUDIT_KEY (WeakAuditKeyError without a strong one)."""
+    return ChainKeys(settings.audit_key, settings.retired_audit_keys)
 
 
 def sealer_from(settings: Settings) -> DetailsSealer:
@@ -115,12 +124,16 @@ class Hub:
         self._on_commit: Callable[[list[OutboxRow]], None] | None = None
         self._frequencies: NameFrequencyCache | None = None
         self._sealer: DetailsSealer | None = None
+        self._chain_keys: ChainKeys | None = None
+        self._published_head: ChainHead | None = None
         self.pool: asyncpg.Pool
         self.connection: AbstractRobustConnection
         self.channel: AbstractChannel
 
     def new_uow(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, self._issue_numbers, self._on_commit, self._frequencies, self._sealer)
+        return PostgresUnitOfWork(
+            self.pool, self._issue_numbers, self._on_commit, self._frequencies, self._sealer, self._chain_keys
+        )
 
     async def __aenter__(self) -> Self:
         s = self.settings
@@ -130,6 +143,9 @@ class Hub:
         # And before any learner is read or written: their contact details are sealed under this one.
         self._sealer = sealer_from(s)
         use_sealer(self._sealer)
+        # And before any disclosure is audited: the audit chain is keyed with this one.
+        self._chain_keys = chain_keys_from(s)
+        use_chain_keys(self._chain_keys)
         clock.shift_days(s.clock_shift_days)
         await asyncio.to_thread(ensure_database, s.database_url)
         await asyncio.to_thread(apply_migrations, s.database_url)
@@ -148,6 +164,9 @@ class Hub:
         self._on_commit = relay.committed
         task = asyncio.create_task(relay.run(), name="outbox-relay")
         self._stack.push_async_callback(_cancel, task)
+        # Pushed before the consumers, so unwound after them: the last head covers all they wrote.
+        heads = asyncio.create_task(self._publish_chain_heads(Path(s.audit_heads_file)), name="audit-heads")
+        self._stack.push_async_callback(self._last_chain_head, heads, Path(s.audit_heads_file))
         broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
         commands = partial(handle_batch, self.new_uow)
         quota = DeadLetterQuota(self.pool, s.dead_letters_a_day, s.dead_letter_bytes_a_day)
@@ -210,6 +229,30 @@ class Hub:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
                 log.warning("dead-letter expiry check failed, will retry", error=type(e).__name__)
             await asyncio.sleep(3600)
+
+    async def _publish_chain_head(self, path: Path, published: ChainHead | None) -> ChainHead | None:
+        """Append the chain's head to `path` if it moved since `published`; the head now published."""
+        try:
+            async with self.pool.acquire() as conn:
+                head = await chain_head(conn)
+            if head != published:
+                await asyncio.to_thread(publish_head, path, head, clock.now())
+            return head
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            log.warning("could not publish the audit chain's head, will retry", error=type(e).__name__)
+            return published
+
+    async def _publish_chain_heads(self, path: Path) -> None:
+        """At start and then every LRS_AUDIT_HEAD_EVERY_S, publish the chain's head (audit_heads.py)."""
+        published = None
+        while True:
+            published = self._published_head = await self._publish_chain_head(path, published)
+            await asyncio.sleep(self.settings.audit_head_every_s)
+
+    async def _last_chain_head(self, task: "asyncio.Task[None]", path: Path) -> None:
+        """As the hub stops, after its consumers have: the head of everything it appended."""
+        await _cancel(task)
+        await self._publish_chain_head(path, self._published_head)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()

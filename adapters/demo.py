@@ -22,18 +22,21 @@ from rich.console import Console
 from rich.table import Table
 from yarl import URL
 
-from adapters.bootstrap import Hub
+from adapters.audit_heads import read_heads
+from adapters.bootstrap import Hub, chain_keys_from
 from adapters.cli.batch import submit_batch
 from adapters.demo_plr import remark, run_plr
 from adapters.demo_sharing import run_sharing
 from adapters.files.batch import read_batch_file
 from adapters.organisations import add_organisation
+from adapters.postgres.audit import read_chain
 from adapters.postgres.batches import batch_output
 from adapters.publisher import OrganisationClient
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import outbound_queue_name
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
+from hub.audit import anchor_broken, first_broken_link
 from hub.model import Organisation
 
 PROVIDER = Organisation("10030488", OrganisationKind.PROVIDER, "Demo Sixth Form College")
@@ -152,7 +155,14 @@ def _outcome(message: aio_pika.abc.AbstractIncomingMessage) -> tuple[str, str]:
 async def run_demo(base: Settings) -> int:
     console = Console(width=max(Console().width, 140))
     vhost_url = URL(base.amqp_url).with_path("/lrs-demo")
-    settings = base.model_copy(update={"database_url": await _fresh_database(base), "amqp_url": str(vhost_url)})
+    database_url = await _fresh_database(base)
+    # The demo's database is new each run, and so are the chain heads its hub publishes.
+    heads = Path(base.batch_output_dir) / f"{URL(database_url).path.lstrip('/')}-audit-heads.jsonl"
+    heads.parent.mkdir(parents=True, exist_ok=True)
+    heads.unlink(missing_ok=True)
+    settings = base.model_copy(
+        update={"database_url": database_url, "amqp_url": str(vhost_url), "audit_heads_file": str(heads)}
+    )
     admin = BrokerAdmin(base.rabbit_management_url, base.rabbit_management_user, base.rabbit_management_password,
                         "lrs-demo")  # fmt: skip
     await admin.delete_vhost()
@@ -192,8 +202,29 @@ async def run_demo(base: Settings) -> int:
         failures += await run_sharing(console, hub, settings, admin, logins, uln_holder["uln"], remark("9", 3))
     await admin.delete_vhost()
     await admin.close()
+    failures += await _audit_verified(console, settings, heads)
     console.print("[bold green]demo complete[/]" if not failures else f"[bold red]{failures} unexpected outcome(s)[/]")
     return 1 if failures else 0
+
+
+async def _audit_verified(console: Console, settings: Settings, heads: Path) -> int:
+    """Check the audit log as `hub audit verify --heads` does, once the hub has stopped."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        chain = await read_chain(conn)
+    finally:
+        await conn.close()
+    hashes, published = [linked.hash for linked in chain], read_heads(heads)
+    broken = first_broken_link(chain, chain_keys_from(settings))
+    cut = next((why for head in published if (why := anchor_broken(hashes, head))), None)
+    if broken or cut or not published:
+        console.print(f"[bold red]audit log does not verify[/]: {broken or cut or 'no heads published'}")
+        return 1
+    console.print(
+        f"Audit log: {len(chain)} entries, each HMAC-chained under the audit key; the {len(published)} heads the "
+        f"hub published to {heads} all hold"
+    )
+    return 0
 
 
 async def _send_raw(client: OrganisationClient, kind: str, payload: bytes) -> None:

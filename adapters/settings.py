@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     # still open rows sealed under them until `hub learners seal` re-seals those.
     data_key: str = ""
     data_retired_keys: str = ""
+    # Key of the audit log's hash chain (hub/audit.py), an HMAC: a secret of 32 or more
+    # characters the database never holds, so that no one who can write to the database can
+    # forge an entry; `hub serve` refuses to start without one. Keys it replaced still verify
+    # the entries hashed under them.
+    audit_key: str = ""
+    audit_retired_keys: str = ""
+    # Where `hub serve` appends the chain's head (length and last hash) every so often and as it
+    # stops, one JSON line each: a file the database cannot rewrite (keep it on other storage
+    # than the database, append-only where the file system allows), against which
+    # `hub audit verify --heads` finds a rewritten or cut log.
+    audit_heads_file: str = "audit-heads.jsonl"
+    audit_head_every_s: float = Field(default=300, gt=0)
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     log_level: str = "INFO"
     batch_output_dir: str = "out"
@@ -78,6 +90,11 @@ class Settings(BaseSettings):
     def retired_data_keys(self) -> list[str]:
         """LRS_DATA_RETIRED_KEYS as a list (comma-separated, blanks ignored)."""
         return [k.strip() for k in self.data_retired_keys.split(",") if k.strip()]
+
+    @property
+    def retired_audit_keys(self) -> list[str]:
+        """LRS_AUDIT_RETIRED_KEYS as a list (comma-separated, blanks ignored)."""
+        return [k.strip() for k in self.audit_retired_keys.split(",") if k.strip()]
 
     def amqp_url_for(self, user: str, password: str) -> str:
         """The broker URL for another user (an organisation) on the hub's vhost."""

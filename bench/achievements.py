@@ -62,6 +62,7 @@ from bench.registration import (
     start_hub,
     wait_for_consumer,
 )
+from bench.run_keys import use_run_keys
 from contracts.codes import OrganisationKind
 from contracts.plr import AchievementBulk, LearningEventOutcomes
 from hub.model import Organisation
@@ -400,6 +401,7 @@ def main() -> None:
     if not 1 <= args.bulk_size <= 1000:
         p.error("--bulk-size must be 1 to 1,000 (the contract's limit)")
     configure_logging(level="WARNING")
+    use_run_keys()  # this process's own units of work seal and audit too
     result = asyncio.run(run(args))
     show(result)
     print(json.dumps(result))

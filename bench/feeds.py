@@ -88,6 +88,7 @@ from bench.registration import (
     start_hub,
     wait_for_consumer,
 )
+from bench.run_keys import use_run_keys
 from contracts.base import Contract
 from contracts.codes import OrganisationKind
 from contracts.plr import AchievementBulk, AchievementEvent, AchievementsRecorded, LearningEventOutcomes
@@ -847,6 +848,7 @@ def main() -> None:
     if args.opted_out + args.restricted + args.no_choice > 1:
         p.error("--opted-out + --restricted + --no-choice must be at most 1")
     configure_logging(level="WARNING")
+    use_run_keys()  # this process's own units of work seal and audit too
     result = asyncio.run(run(args))
     show(result)
     print(json.dumps(result))

@@ -26,6 +26,7 @@ import re
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -33,6 +34,7 @@ from collections.abc import Iterable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -295,6 +297,8 @@ async def _start_hub(
         "LRS_DELIVERY_LIMIT": str(opts.delivery_limit),
         "LRS_LOG_HASH_KEY": secrets.token_hex(32),  # hub serve refuses to start without a strong key
         "LRS_DATA_KEY": secrets.token_hex(32),  # nor without a strong data key
+        "LRS_AUDIT_KEY": secrets.token_hex(32),  # nor an audit key
+        "LRS_AUDIT_HEADS_FILE": str(Path(tempfile.gettempdir()) / f"lrs-fuzz-audit-heads-{secrets.token_hex(4)}.jsonl"),
         # The campaign is one hostile sender's flood by design: past the daily dead-letter quota
         # its refusals would be answered but not kept, and the classifier could not tell a
         # refused message from an applied one by its dead letter.

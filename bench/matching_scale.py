@@ -51,6 +51,7 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.settings import Settings
 from bench.matching_quality import KINDS
 from bench.registration import cpu_by_component
+from bench.run_keys import use_run_keys
 from bench.synthetic import PersonGenerator, SyntheticRegister, _RegisterBuilder
 from contracts.codes import OrganisationKind
 from contracts.learner import FindLearnerByDemographics, LearnerDetails
@@ -435,6 +436,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--explain", action="store_true")
     args = p.parse_args()
+    use_run_keys()  # this process's own units of work seal and audit too
     print(json.dumps(asyncio.run(run(args))))
 
 

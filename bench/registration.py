@@ -47,12 +47,13 @@ from adapters.bootstrap import Hub
 from adapters.log import configure_logging
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.repositories import PostgresOrganisations, block_key_hash
-from adapters.postgres.sealing import DetailsSealer, use_sealer
+from adapters.postgres.sealing import DetailsSealer
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import REGISTRATION_QUEUE, declare_outbound_queue, declare_topology, outbound_queue_name
 from adapters.settings import Settings
 from bench.pipeline import IN_QUEUE as PIPELINE_IN
 from bench.pipeline import pipeline_queues, start_pipeline
+from bench.run_keys import BENCH_DATA_KEY, hub_keys, use_run_keys
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
 from hub.blocking import learner_block_keys
@@ -88,9 +89,6 @@ def person(rng: random.Random) -> dict[str, object]:
 
 
 _LEARNER_COLUMNS = "uln status master_uln version details sealed_fields sealed_key date_of_birth gender registered_by"
-# Bench registers are synthetic and kept between runs (--keep-db), so their learners' details
-# are sealed under one key every run knows; it is no secret and must never seal real learners.
-BENCH_DATA_KEY = "bench-synthetic-learners-only-not-a-secret"
 
 
 async def prefill(conn: asyncpg.Connection, org: str, size: int, rng: random.Random) -> list[dict[str, object]]:
@@ -272,10 +270,8 @@ def cpu_by_component(hub_pids: Collection[int]) -> Counter[str]:
 # ---- the hub: its own process (`hub serve`, own GIL: realistic on 2 cores), or in this one
 async def start_hub(stack: AsyncExitStack, s: Settings, args: argparse.Namespace) -> set[int]:
     """Start the hub; return the pids of its processes (attach py-spy to them), none when in-process."""
-    # A key of the run's own: the hub refuses a guessable one, and a bench's logs need
-    # pseudonyms that agree only within the run.
-    s = s.model_copy(update={"log_hash_key": secrets.token_hex(32), "data_key": BENCH_DATA_KEY})
-    use_sealer(DetailsSealer(BENCH_DATA_KEY))  # this process reads what the hub sealed
+    s = s.model_copy(update=hub_keys())
+    use_run_keys()  # this process reads what the hub sealed
     if args.hub_mode == "in-process":
         await stack.enter_async_context(Hub(s))
         return set()

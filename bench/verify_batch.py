@@ -28,11 +28,13 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import asyncpg
 
+from adapters.postgres.audit import use_chain_keys
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
+from hub.audit import ChainKeys
 from hub.inbound import InboundMessage, handle_inbound
 from hub.model import Learner, Organisation
 from hub.uln import uln_for_issue_number
@@ -80,7 +82,9 @@ def _shapes(learners: list[Learner]) -> dict[str, list[dict[str, Any]]]:
 
 async def _run(repeat: int) -> dict[str, Any]:
     db = f"lrs_bench_verify_{secrets.token_hex(4)}"
-    use_sealer(DetailsSealer(secrets.token_hex(32)))  # a new database each run: a key of the run's own
+    # A new database each run: keys of the run's own.
+    use_sealer(DetailsSealer(secrets.token_hex(32)))
+    use_chain_keys(ChainKeys(secrets.token_hex(32)))
     admin = await asyncpg.connect(PG + "postgres")
     await admin.execute(f'CREATE DATABASE "{db}"')
     try:

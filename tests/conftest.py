@@ -8,15 +8,18 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 from yarl import URL
 
+from adapters.postgres.audit import use_chain_keys
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
+from hub.audit import ChainKeys
 
 PG_SERVER = os.environ.get("LRS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 AMQP_SERVER = os.environ.get("LRS_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
@@ -24,11 +27,14 @@ MANAGEMENT = os.environ.get("LRS_TEST_MANAGEMENT", "http://127.0.0.1:15672")
 # The session's LRS_DATA_KEY: the hubs the tests start (in process or not) and the units of
 # work the tests open themselves seal and open learner details under the same key.
 DATA_KEY = f"tests-{secrets.token_hex(32)}"
+# Likewise the session's LRS_AUDIT_KEY, which keys the audit chain.
+AUDIT_KEY = f"tests-{secrets.token_hex(32)}"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _sealing() -> None:
     use_sealer(DetailsSealer(DATA_KEY))
+    use_chain_keys(ChainKeys(AUDIT_KEY))
 
 
 async def _admin_sql(*statements: str) -> None:
@@ -69,7 +75,7 @@ async def vhost() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, vhost: str) -> Settings:
+def settings(database_url: str, vhost: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         amqp_url=str(URL(AMQP_SERVER).with_path(f"/{vhost}")),
@@ -78,6 +84,8 @@ def settings(database_url: str, vhost: str) -> Settings:
         log_level="WARNING",
         log_hash_key=f"tests-{secrets.token_hex(16)}",  # the hub refuses to start without a strong key
         data_key=DATA_KEY,  # nor without a strong data key
+        audit_key=AUDIT_KEY,  # nor an audit key
+        audit_heads_file=str(tmp_path / "audit-heads.jsonl"),
     )
 
 

@@ -1,4 +1,5 @@
-"""`hub audit verify`: recompute the audit log's hash chain."""
+"""`hub audit verify`: recompute the audit log's keyed hash chain, against an anchor and the
+heads the hub published."""
 
 import getpass
 import json
@@ -6,31 +7,55 @@ from pathlib import Path
 
 import typer
 
+from adapters.audit_heads import read_heads
 from adapters.cli.context import operator
-from adapters.postgres.audit import read_chain
+from adapters.postgres.audit import process_chain_keys, read_chain
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub import clock
-from hub.audit import anchor_broken, first_broken_link
+from hub.audit import ChainHead, anchor_broken, first_broken_link
 from hub.disclosure import show_log
 
 
-async def verify(anchor: Path | None = None) -> int:
+async def verify(anchor: Path, new_anchor: bool = False, heads: Path | None = None) -> int:
+    keys = process_chain_keys()  # WeakAuditKeyError (exit 2) without LRS_AUDIT_KEY
+    if not anchor.exists() and not new_anchor:
+        # A deleted anchor must not quietly become a new one: that would hide a cut tail.
+        typer.echo(
+            f"no anchor at {anchor}: nothing to check the log's length against. If this is the first "
+            "verification, or the anchor was lost and you accept that a cut before now cannot be found, "
+            "pass --new-anchor",
+            err=True,
+        )
+        return 1
+    published = read_heads(heads) if heads is not None else []
     async with operator() as op, op.pool.acquire() as conn:
         chain = await read_chain(conn)
-    broken = first_broken_link(chain)
+    held = json.loads(anchor.read_text()) if anchor.exists() else None
+    anchored = ChainHead(held["entries"], held["hash"]) if held else None
+    # Entries from before the chain was keyed verify only as far as the anchor vouches for them.
+    broken = first_broken_link(chain, keys, vouched=anchored.entries if anchored else 0)
     if broken is not None:
-        typer.echo(f"audit log broken at entry {broken + 1} of {len(chain)}: changed, deleted or reordered", err=True)
+        typer.echo(f"audit log broken at entry {broken.index + 1} of {len(chain)}: {broken.reason}", err=True)
         return 1
-    hashes = [stored for _, stored in chain]
-    if anchor is not None and anchor.exists():
-        held = json.loads(anchor.read_text())
-        cut = anchor_broken(hashes, held["entries"], held["hash"])
+    hashes = [linked.hash for linked in chain]
+    if anchored is not None:
+        cut = anchor_broken(hashes, anchored)
         if cut:
-            typer.echo(f"audit log cut short: {cut} ({anchor})", err=True)
+            typer.echo(f"audit log cut short or rewritten: {cut} ({anchor})", err=True)
             return 1
-    if anchor is not None:  # the new anchor: keep the file where the database's operators cannot write
-        anchor.write_text(json.dumps({"entries": len(hashes), "hash": hashes[-1] if hashes else ""}) + "\n")
-    typer.echo(f"audit log intact: {len(chain)} entries" + (f", anchored in {anchor}" if anchor else ""))
+    for number, head in enumerate(published, 1):
+        if cut := anchor_broken(hashes, head):
+            typer.echo(f"audit log cut short or rewritten since head {number} in {heads}: {cut}", err=True)
+            return 1
+    # The new anchor: keep the file where the database's operators cannot write.
+    anchor.write_text(json.dumps({"entries": len(hashes), "hash": hashes[-1] if hashes else ""}) + "\n")
+    unkeyed = sum(1 for linked in chain if linked.key_id is None)
+    typer.echo(
+        f"audit log intact: {len(chain)} entries"
+        + (f" ({unkeyed} from before the chain was keyed)" if unkeyed else "")
+        + f", anchored in {anchor}"
+        + (f", {len(published)} published heads hold ({heads})" if heads is not None else "")
+    )
     return 0
 
 

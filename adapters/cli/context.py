@@ -13,12 +13,15 @@ import typer
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import AMQPError
 
-from adapters.bootstrap import connect_channel, create_pool, sealer_from
+from adapters.audit_heads import HeadsFileError
+from adapters.bootstrap import chain_keys_from, connect_channel, create_pool, sealer_from
 from adapters.log import WeakLogHashKeyError, configure_logging
+from adapters.postgres.audit import use_chain_keys
 from adapters.postgres.migrate import DatabaseNotReadyError, check_database
 from adapters.postgres.sealing import SealedDetailsError, WeakDataKeyError, use_sealer
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.settings import Settings
+from hub.audit import WeakAuditKeyError
 
 T = TypeVar("T")
 
@@ -31,6 +34,9 @@ def settings() -> Settings:
     # (exit 2, through `run`, saying what to set): `hub org list` needs no key.
     with suppress(WeakDataKeyError):
         use_sealer(sealer_from(s))
+    # Likewise LRS_AUDIT_KEY, for a command that writes or verifies audit entries.
+    with suppress(WeakAuditKeyError):
+        use_chain_keys(chain_keys_from(s))
     return s
 
 
@@ -38,7 +44,14 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command; a service that cannot be reached is one line on stderr and exit 2."""
     try:
         return asyncio.run(coroutine)
-    except (DatabaseNotReadyError, WeakLogHashKeyError, WeakDataKeyError, SealedDetailsError) as e:
+    except (
+        DatabaseNotReadyError,
+        WeakLogHashKeyError,
+        WeakDataKeyError,
+        WeakAuditKeyError,
+        SealedDetailsError,
+        HeadsFileError,
+    ) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     except (OSError, psycopg.OperationalError, asyncpg.PostgresError, AMQPError, BrokerAdminError) as e:

@@ -13,6 +13,7 @@ from adapters.cli.context import run, settings
 from adapters.cli.notices import notices
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.sealing import WeakDataKeyError, require_strong_data_key
+from hub.audit import MIN_AUDIT_KEY_LENGTH
 from hub.uln import check_uln
 
 app = typer.Typer(help="Learner records hub: a message-driven Learning Records Service.", no_args_is_help=True)
@@ -65,6 +66,10 @@ def demo() -> None:
     # can read the demo's database afterwards), else under a key of the run's own.
     if not _strong_data_key(s.data_key):
         s = s.model_copy(update={"data_key": secrets.token_hex(32), "data_retired_keys": ""})
+    # Likewise its audit chain is keyed with LRS_AUDIT_KEY if one is set (so that `hub audit
+    # verify` can check it afterwards), else with a key of the run's own.
+    if len(s.audit_key) < MIN_AUDIT_KEY_LENGTH:
+        s = s.model_copy(update={"audit_key": secrets.token_hex(32), "audit_retired_keys": ""})
     configure_logging("WARNING", s.log_json, s.log_hash_key)  # the demo's tables are its output
     raise typer.Exit(run(run_demo(s)))
 
@@ -91,15 +96,21 @@ def uln_check(uln: str) -> None:
 @audit_app.command("verify")
 def audit_verify(
     anchor: Path = typer.Option(
-        None,
-        help="a file holding the log's length and last hash from the previous verification: "
-        "checked (a cut-off tail fails) and then moved forward",
+        ...,
+        help="a file holding the log's length and last hash from the previous verification, kept where the "
+        "database's users cannot write: checked (a cut-off or rewritten tail fails) and then moved forward",
+    ),
+    new_anchor: bool = typer.Option(
+        False, "--new-anchor", help="start a new anchor when FILE does not exist (else a missing anchor fails)"
+    ),
+    heads: Path = typer.Option(
+        None, help="the chain heads `hub serve` published (LRS_AUDIT_HEADS_FILE): each must still hold"
     ),
 ) -> None:
-    """Check the audit log's hash chain; exit 1 at the first entry changed, deleted or moved."""
+    """Check the audit log's keyed hash chain; exit 1 at the first entry changed, deleted, moved or forged."""
     from adapters.cli.audit import verify
 
-    raise typer.Exit(run(verify(anchor)))
+    raise typer.Exit(run(verify(anchor, new_anchor, heads)))
 
 
 @audit_app.command("show")

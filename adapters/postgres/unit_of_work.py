@@ -14,7 +14,7 @@ from typing import Self
 import asyncpg
 
 from adapters.postgres.attempts import PostgresVerificationAttempts
-from adapters.postgres.audit import entries_about
+from adapters.postgres.audit import append, entries_about, process_chain_keys
 from adapters.postgres.errors import translated
 from adapters.postgres.plr import PostgresLearningEvents
 from adapters.postgres.repositories import (
@@ -29,13 +29,8 @@ from adapters.postgres.repositories import (
 from adapters.postgres.sealing import DetailsSealer
 from adapters.postgres.sharing import PostgresSharing
 from adapters.relay import OutboxRow
-from hub.audit import GENESIS_HASH, entry_hash
+from hub.audit import ChainKeys
 from hub.ports import AuditEntry, OutboundMessage
-
-_AUDIT_CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
-_AUDIT_COLUMNS = ("seq", "at", "recipient", "uln", "what", "purpose", "decision", "reason", "fields",
-                  "correlation_id", "agreement_id", "agreement_version", "consent_version", "prev_hash",
-                  "hash")  # fmt: skip
 
 
 class _BufferedOutbox:
@@ -69,10 +64,13 @@ class PostgresUnitOfWork:
         on_commit: Callable[[list[OutboxRow]], None] | None = None,
         frequencies: NameFrequencyCache | None = None,
         sealer: DetailsSealer | None = None,
+        chain_keys: ChainKeys | None = None,
     ) -> None:
         self._pool = pool
-        # The running hub gives its own; other units of work use the process's (sealing.use_sealer).
+        # The running hub gives its own; other units of work use the process's (sealing.use_sealer,
+        # audit.use_chain_keys).
         self._sealer = sealer
+        self._chain_keys = chain_keys
         # Only the running hub shares a refreshing cache (bootstrap); a one-off unit of work
         # (CLI, benchmarks) must not start a scan of the whole register each time.
         self._frequencies = frequencies or NameFrequencyCache(None)
@@ -158,18 +156,5 @@ class PostgresUnitOfWork:
         return rows
 
     async def _write_audit(self, conn: asyncpg.Connection) -> None:
-        if not self.audit.entries:
-            return
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_CHAIN_LOCK)
-        last = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        seq, previous = (last["seq"], last["hash"]) if last else (0, GENESIS_HASH)
-        rows = []
-        for entry in self.audit.entries:
-            seq += 1
-            current = entry_hash(previous, entry)
-            rows.append((seq, entry.at, entry.recipient, entry.uln, entry.what, entry.purpose, entry.decision,
-                         entry.reason, list(entry.fields), entry.correlation_id, entry.agreement_id,
-                         entry.agreement_version, entry.consent_version, previous, current))  # fmt: skip
-            previous = current
-        # COPY: a bulk message's thousand receipts are a thousand entries, written in one go.
-        await conn.copy_records_to_table("audit_log", records=rows, columns=_AUDIT_COLUMNS)
+        if self.audit.entries:
+            await append(conn, self.audit.entries, self._chain_keys or process_chain_keys())

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from yarl import URL
 
-from tests.conftest import AMQP_SERVER, DATA_KEY, MANAGEMENT
+from tests.conftest import AMQP_SERVER, AUDIT_KEY, DATA_KEY, MANAGEMENT
 
 HUB = [sys.executable, "-m", "adapters.cli.main"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +30,8 @@ def hub_env(database_url: str, vhost: str, tmp_path: Path) -> dict[str, str]:
         "LRS_LOG_LEVEL": "WARNING",
         "LRS_LOG_HASH_KEY": secrets.token_hex(32),  # `hub serve` refuses to start without a strong key
         "LRS_DATA_KEY": DATA_KEY,  # nor without a strong data key
+        "LRS_AUDIT_KEY": AUDIT_KEY,  # nor an audit key
+        "LRS_AUDIT_HEADS_FILE": str(tmp_path / "audit-heads.jsonl"),
     }
 
 

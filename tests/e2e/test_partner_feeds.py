@@ -191,7 +191,7 @@ def _partner_lines(audit_show: str, partner: str) -> list[tuple[str, ...]]:
 
 
 async def test_partner_sees_only_what_learners_allow_and_revocation_recalls_it(  # type: ignore[no-untyped-def]
-    start_hub, hub_cli, hub_env
+    start_hub, hub_cli, hub_env, tmp_path
 ) -> None:
     """Opted-out learners never appear, a restricted view hides unselected events, and revoking
     the agreement sends a recall per learner held, listed by `hub notices` until acknowledged."""
@@ -227,7 +227,9 @@ async def test_partner_sees_only_what_learners_allow_and_revocation_recalls_it( 
         for party in (provider, ao, portal, partner):
             await party.close()
     with ThreadPoolExecutor(3) as pool:
-        checks = [("notices", "--partner", partner.org_id), ("audit", "verify"), ("audit", "show", ada)]
+        anchor, heads = str(tmp_path / "anchor.json"), hub_env["LRS_AUDIT_HEADS_FILE"]
+        verify = ("audit", "verify", "--anchor", anchor, "--new-anchor", "--heads", heads)
+        checks = [("notices", "--partner", partner.org_id), verify, ("audit", "show", ada)]
         listed_after, verified, shown = pool.map(lambda args: hub_cli(*args), checks)
 
     assert (subscribed["status"], opted_out["outcome"], opted_out["consent"]["sharing"]) == ("active", "applied", False)

@@ -9,23 +9,18 @@ them, as it seals rows written in clear before sealing.
 import asyncio
 import json
 import secrets
-from collections.abc import Awaitable, Callable
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from adapters.bootstrap import Hub
-from adapters.cli import context
-from adapters.cli.main import app
 from adapters.log import pseudonym
-from adapters.postgres import sealing
 from adapters.postgres.sealing import DetailsSealer, SealedDetailsError, WeakDataKeyError
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.retention import prune
 from adapters.settings import Settings
 from contracts.learner import LearnerDetails
 from tests.conftest import DATA_KEY
-from tests.integration.conftest import OrgLogin
+from tests.integration.conftest import Cli, OrgLogin
 from tests.integration.mis import AMELIA, Mis, body, register
 from tests.unit.builders import fresh_uln
 
@@ -51,8 +46,6 @@ REFUSAL = (
 )
 _SEALED = "{} learner row(s) sealed that were in clear, {} re-sealed from a retired key\n"
 
-Cli = Callable[..., Awaitable[Result]]
-
 
 async def _registered(provider: OrgLogin, **learner: object) -> str:
     async with Mis(provider.amqp_url, provider.org.org_id) as mis:
@@ -73,28 +66,6 @@ async def _read(hub: Hub, uln: str, sealer: DetailsSealer | None = None) -> Lear
     async with PostgresUnitOfWork(hub.pool, sealer=sealer) as uow:
         learner = await uow.learners.get(uln)
     return learner and learner.details
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """Run `hub ARGS...` in a thread with the test's settings and the given LRS_* variables."""
-    monkeypatch.setattr(context, "configure_logging", lambda *args, **kwargs: None)
-    # The command sets the process's sealer to its own key: the tests' comes back afterwards.
-    monkeypatch.setattr(sealing, "_process_sealer", sealing._process_sealer)
-
-    async def _run(*args: str, **env: str) -> Result:
-        base = {
-            "LRS_DATABASE_URL": settings.database_url,
-            "LRS_AMQP_URL": settings.amqp_url,
-            "LRS_RABBIT_MANAGEMENT_URL": settings.rabbit_management_url,
-            "LRS_LOG_LEVEL": "WARNING",
-        }
-        context.settings.cache_clear()
-        result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=base | env)
-        context.settings.cache_clear()
-        return result
-
-    return _run
 
 
 async def test_contact_details_and_notes_are_sealed_in_the_table_and_read_back_whole(
