@@ -25,7 +25,8 @@ RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"
 
 # Nothing in the hub needs root.
-RUN useradd --system --no-create-home --uid 10001 lrs
+RUN useradd --system --no-create-home --uid 10001 lrs \
+    && mkdir -p /var/lib/lrs && chown lrs /var/lib/lrs  # where the audit chain's heads are published
 USER lrs
 
 # `hub serve` needs LRS_LOG_HASH_KEY, a secret: give it when the container runs (see

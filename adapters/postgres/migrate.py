@@ -52,9 +52,7 @@ def check_database(database_url: str) -> None:
         raise DatabaseNotReadyError(
             f"database {name!r} does not exist: check LRS_DATABASE_URL, or run `hub migrate` to create it"
         )
-    with psycopg.connect(database_url) as conn:
-        applied = _applied(conn)
-    pending = sorted(p.stem for p in MIGRATIONS.glob("*.sql") if p.stem not in applied)
+    pending = pending_migrations(database_url)
     if pending:
         raise DatabaseNotReadyError(
             f"database {name!r} is not migrated ({len(pending)} migration(s) pending, from {pending[0]}): "
@@ -62,11 +60,22 @@ def check_database(database_url: str) -> None:
         )
 
 
+def pending_migrations(database_url: str) -> list[str]:
+    """The migrations the database has not had yet, oldest first (reads only)."""
+    with psycopg.connect(database_url) as conn:
+        applied = _applied(conn)
+    return sorted(p.stem for p in MIGRATIONS.glob("*.sql") if p.stem not in applied)
+
+
 def apply_migrations(database_url: str) -> int:
     """Bring the database up to date; return how many migrations were applied.
 
     yoyo takes a lock, so several hub processes starting at once apply each migration once.
+    An up-to-date database is only read: the hub's own role (lrs_hub, migration 0018) may not
+    create or alter tables, and need not, once the owner has run `hub migrate`.
     """
+    if not pending_migrations(database_url):
+        return 0
     backend = get_backend(_yoyo_url(database_url))
     try:
         migrations = read_migrations(str(MIGRATIONS))
