@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from adapters.audit_heads import read_heads
-from adapters.cli.context import operator
+from adapters.cli.context import operator, settings
 from adapters.postgres.audit import process_chain_keys, read_chain
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub import clock
@@ -17,6 +17,7 @@ from hub.disclosure import show_log
 
 
 async def verify(anchor: Path, new_anchor: bool = False, heads: Path | None = None) -> int:
+    settings()  # reads LRS_AUDIT_KEY into the process's chain keys
     keys = process_chain_keys()  # WeakAuditKeyError (exit 2) without LRS_AUDIT_KEY
     if not anchor.exists() and not new_anchor:
         # A deleted anchor must not quietly become a new one: that would hide a cut tail.

@@ -7,11 +7,11 @@ import asyncpg
 import pytest
 
 from adapters.bootstrap import Hub
-from adapters.postgres.audit import read_chain
+from adapters.postgres.audit import process_chain_keys, read_chain
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
-from hub.audit import first_broken_link
+from hub.audit import ChainBreak, first_broken_link
 from hub.model import Organisation
 from hub.ports import AuditEntry
 
@@ -45,7 +45,7 @@ async def test_concurrent_appends_keep_one_unbroken_chain(hub: Hub) -> None:
     async with hub.pool.acquire() as conn:
         chain = await read_chain(conn)
 
-    assert (len(chain), first_broken_link(chain)) == (40, None)
+    assert (len(chain), first_broken_link(chain, process_chain_keys())) == (40, None)
 
 
 async def test_tampering_with_the_audit_log_is_refused_or_detected(hub: Hub) -> None:
@@ -67,7 +67,9 @@ async def test_tampering_with_the_audit_log_is_refused_or_detected(hub: Hub) -> 
             await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
         chain = await read_chain(conn)
 
-    assert first_broken_link(chain) == 1
+    assert first_broken_link(chain, process_chain_keys()) == ChainBreak(
+        1, "changed, deleted, reordered or appended without the key"
+    )
 
 
 def test_migrations_apply_once(database_url: str) -> None:
