@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 import uuid
 from typing import Any
 
@@ -55,9 +56,13 @@ class Mis:
     async def answer(self, timeout_s: float = ANSWER_TIMEOUT_S) -> AbstractIncomingMessage:
         """The next message on this organisation's own queue."""
         queue = await self.channel.get_queue(f"lrs.out.{self.org_id}", ensure=False)
-        async with asyncio.timeout(timeout_s):
-            while (message := await queue.get(no_ack=True, fail=False)) is None:
-                await asyncio.sleep(0.05)
+        # The deadline is checked between reads, never by cancelling one: aiormq closes a channel
+        # whose call was cancelled, and a cancelled no-ack read may have taken a message with it.
+        deadline = time.monotonic() + timeout_s
+        while (message := await queue.get(no_ack=True, fail=False)) is None:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no answer on lrs.out.{self.org_id} within {timeout_s} s")
+            await asyncio.sleep(0.05)
         return message
 
     async def no_answer(self, wait_s: float = 1.0) -> bool:
