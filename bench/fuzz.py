@@ -5,9 +5,9 @@ properties, routing and headers. Organisations of every kind publish them with t
 RabbitMQ users (plain aio-pika, as an MIS would), and each message is classified by what came
 of it: rejected with an answer on the sender's queue (correlation_id = its message_id), dead-
 lettered (`lrs.dead`, matched by the campaign's own `x-fuzz-id` header), faulted (the hub logged
-"message failed, will retry" for its message_id, or the broker dead-lettered it at the delivery
-limit), accepted, or applied although it had to be refused (a normal answer, an answer on
-another organisation's queue, or a control character stored in the database). At the end a
+"message failed" for its message_id, or the broker dead-lettered it at the delivery limit),
+accepted, or applied although it had to be refused (a normal answer, an answer on another
+organisation's queue, or a control character stored in the database). At the end a
 valid request must still be answered, and the hub process's peak memory (VmHWM) is read.
 
 Each run gets its own database and vhost (dropped at the end, also on failure) and its own
@@ -77,7 +77,7 @@ AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 MANAGEMENT = "http://127.0.0.1:15672"
 FUZZ_ID = "x-fuzz-id"  # the campaign's own header: dead letters keep it, so each is matched to its case
 REJECTED = "message.rejected.v1"
-FAULT_EVENT = "message failed, will retry"
+FAULT_EVENT = "message failed"
 CONCURRENT_TWIN = "same message handled concurrently"  # hub.inbound's TransientError when an id races itself
 _EXCEPTION_LINE = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception)): ")
 

@@ -2,17 +2,21 @@
 
 Deliveries are handled by a MicroBatcher (several in one transaction when they arrive
 together). It alone maps outcomes to the broker: handled -> ack; bad input -> dead-letter copy with the
-reason, then ack; a fault -> nack and requeue after a pause, until the quorum queue's delivery
-limit dead-letters it as poison. Every dead letter is indexed (dead_letter_index.py): the hub's
-copies once the broker confirmed them, the broker's poison on its last delivery. When lrs.dead is full and refuses
-the copy, the original is not acknowledged: it goes back to its queue (an error is logged), so
-it is still there, or in lrs.dead at last, never lost.
+reason, then ack; a transient fault (a service away) -> held and tried again, however long; a
+fault of the message -> after a pause, put back on its queue with its failures counted
+(requeue.py), then ack, until the delivery limit: then a dead-letter copy, then ack. A delivery
+the broker returned (the process that held it stopped) is put back before it is handled, so
+that stops of the hub never count towards a message's limit. Every dead letter the hub makes
+is indexed (dead_letter_index.py) once the broker confirmed it. When lrs.dead is full and
+refuses the copy, the message is put back on its queue (an error is logged), so it is still
+there, or in lrs.dead at last, never lost.
 """
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from contextlib import suppress
+from typing import Any, TypeVar
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
@@ -25,12 +29,13 @@ from adapters.log import pseudonym
 from adapters.postgres.dead_letter_index import DeadLetterIndex
 from adapters.postgres.dead_letter_quota import DeadLetterQuota
 from adapters.postgres.errors import is_transient
-from adapters.rabbit import dead_letters, wire
+from adapters.rabbit import dead_letters, requeue, wire
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.topology import COMMAND_QUEUES
 from hub.inbound import Handled, HeaderError, InboundMessage, read_batch
 
 log = structlog.get_logger("lrs.inbound")
+T = TypeVar("T")
 _RETRY_PAUSE_S = 0.5
 REQUESTS_INBOX = "requests"  # the inbox's consumer name of every command queue's deliveries
 _MAX_HOLD_PAUSE_S = 30.0  # the longest wait between tries of a message held through an outage
@@ -57,10 +62,11 @@ def to_inbound(raw: AbstractIncomingMessage, consumer: str, hub_user: str) -> In
     headers = dict(raw.headers or {})
     sender, routing_key, replay = raw.user_id, raw.routing_key or "", False
     if raw.user_id == hub_user and dead_letters.SENDER in headers:
-        # Only the hub's user can publish with this user_id (a replay, adapters/rabbit/dead_letters.py).
+        # Only the hub's user can publish with this user_id: a replay (adapters/rabbit/dead_letters.py)
+        # or a message the hub put back on its queue (requeue.py), as the sender it trusted then.
         sender = str(headers[dead_letters.SENDER]) or None
         routing_key = str(headers.get(dead_letters.ROUTING_KEY, ""))
-        replay = True
+        replay = dead_letters.REPLAYED_BY in headers
     batch, invalid_header = None, None
     try:
         if wire.UNDECODABLE_HEADERS in headers:
@@ -118,10 +124,41 @@ def register_consumer(
             handled = await batcher.submit(inbound)
             reason = handled.dead_letter_reason
             if reason and await _to_keep(handled.duplicate, inbound, raw, quota, index):
-                await dead_letters.dead_letter(channel, raw, queue, reason, sender=inbound.sender, hub_user=hub_user)
-                # Indexed once the broker confirmed the copy: the index lists what lrs.dead holds.
-                await _index(index, inbound, raw, queue, reason)
+                await dead_letter(reason)
             return handled
+
+        async def dead_letter(why: str) -> None:
+            await dead_letters.dead_letter(
+                channel, raw, queue, why, sender=inbound.sender, routing_key=inbound.routing_key, hub_user=hub_user
+            )
+            # Indexed once the broker confirmed the copy: the index lists what lrs.dead holds.
+            await _index(index, inbound, raw, queue, why)
+
+        async def put_back(counts: requeue.Counts) -> None:
+            try:
+                await requeue.put_back(
+                    channel,
+                    raw,
+                    queue,
+                    sender=inbound.sender,
+                    routing_key=inbound.routing_key,
+                    hub_user=hub_user,
+                    counts=counts,
+                )
+            except Exception as e:  # noqa: BLE001 - the broker took no copy: it gets this delivery back
+                bound.warning("message not put back, returned to the broker", error=type(e).__name__)
+                with suppress(Exception):  # a closed channel has returned it already
+                    await message.nack(requeue=True)  # counted by the broker: put back fresh when redelivered
+                return
+            await message.ack()
+
+        held = requeue.counts(raw, hub_user)
+        if requeue.returned(raw) and held.requeues < requeue.MAX_REQUEUES:
+            # The process that held this delivery stopped before it was acknowledged; the broker
+            # counted that against the message. Put back fresh: only the message's own failures count.
+            bound.info("returned delivery put back", requeues=held.requeues + 1)
+            await put_back(requeue.Counts(held.faults, held.requeues + 1))
+            return
 
         try:
             handled = await _held_through_outages(handle, bound)
@@ -132,21 +169,27 @@ def register_consumer(
                 queue=queue,
             )
             await _refund_quietly(quota, inbound, raw, bound)  # counted again when it is retried
-            if _delivery_count(raw) >= delivery_limit:  # the broker dead-letters it, at least once, when there is room
-                await _index_quietly(
-                    index, inbound, raw, queue, f"{reason} (lrs.dead was full: the broker's copy)", bound
-                )
             await asyncio.sleep(_FULL_PAUSE_S)
-            await message.nack(requeue=True)
+            await put_back(held)  # not the message's failure: nothing more is counted
             return
-        except Exception as e:  # noqa: BLE001 - a fault of this message: retry, bounded by the delivery limit
-            bound.warning("message failed, will retry", error=type(e).__name__, detail=str(e)[:200])
-            if _delivery_count(raw) >= delivery_limit:  # the broker dead-letters it when it is nacked now
-                await _index_quietly(
-                    index, inbound, raw, queue, f"broker: delivery limit reached ({type(e).__name__})", bound
-                )
+        except Exception as e:  # noqa: BLE001 - a fault of this message: retried, up to the delivery limit
+            faults = held.faults + 1
+            retry = faults < delivery_limit
+            bound.warning("message failed", error=type(e).__name__, detail=str(e)[:200], faults=faults, retry=retry)
             await asyncio.sleep(_RETRY_PAUSE_S)
-            await message.nack(requeue=True)
+            if retry:
+                await put_back(requeue.Counts(faults, held.requeues))
+                return
+            why = f"delivery limit reached: failed {faults} times ({type(e).__name__})"
+            try:
+                # Kept whatever the sender's quota: it is not refused input but what the hub could not handle.
+                await _held_through_outages(lambda: dead_letter(why), bound)
+            except Exception as not_kept:  # noqa: BLE001 - lrs.dead full, or the index refused: kept on its queue
+                bound.error("a message that failed was not dead-lettered: it stays on its queue", error=repr(not_kept))
+                await asyncio.sleep(_FULL_PAUSE_S)
+                await put_back(requeue.Counts(faults, held.requeues))
+                return
+            await message.ack()
             return
         await message.ack()
         bound.info(
@@ -159,7 +202,7 @@ def register_consumer(
         )
 
 
-async def _held_through_outages(handle: Callable[[], Awaitable[Handled]], bound: Any) -> Handled:
+async def _held_through_outages(handle: Callable[[], Awaitable[T]], bound: Any) -> T:
     """Handle a delivery, trying again for as long as a fault is transient.
 
     A transient fault (the database away, a concurrent change that won) says nothing of the
@@ -204,12 +247,6 @@ async def _to_keep(
     return await quota.admit(inbound.sender or "", dead_letters.kept_size(raw))
 
 
-def _delivery_count(raw: AbstractIncomingMessage) -> int:
-    """Earlier deliveries of this message (the quorum queue's x-delivery-count)."""
-    count = (raw.headers or {}).get("x-delivery-count")
-    return count if isinstance(count, int) else 0
-
-
 async def _index(
     index: DeadLetterIndex, inbound: InboundMessage, raw: AbstractIncomingMessage, queue: str, reason: str
 ) -> None:
@@ -221,13 +258,3 @@ async def _index(
         reason=reason,
         size=len(raw.body),
     )
-
-
-async def _index_quietly(
-    index: DeadLetterIndex, inbound: InboundMessage, raw: AbstractIncomingMessage, queue: str, reason: str, bound: Any
-) -> None:
-    """Index a message the broker is about to dead-letter; the database may be what failed."""
-    try:
-        await _index(index, inbound, raw, queue, reason)
-    except Exception as e:  # noqa: BLE001 - not indexed: `hub dead list` counts it, --peek and --scan find it
-        bound.warning("dead letter not indexed", error=type(e).__name__)

@@ -35,8 +35,14 @@ QUEUE = "x-lrs-queue"
 AT = "x-lrs-dead-lettered-at"
 BODY_SIZE = "x-lrs-body-size"  # set when the body was too large to keep
 REPLAYED_BY = "x-lrs-replayed-by"
-# Only the hub may write these: whatever values a sender gave them are dropped.
-_HUB_HEADERS = frozenset({REASON, CONSUMER, SENDER, ROUTING_KEY, QUEUE, AT, BODY_SIZE, REPLAYED_BY, "x-death"})
+FAULTS = "x-lrs-faults"  # a message put back on its queue: how often its handling failed (requeue.py)
+REQUEUES = "x-lrs-requeues"  # and how often the hub put it back
+# Only the hub may write these: whatever values a sender gave them are dropped. The broker
+# writes the last two (on a dead letter, and on every delivery from a quorum queue).
+_HUB_HEADERS = frozenset(
+    {REASON, CONSUMER, SENDER, ROUTING_KEY, QUEUE, AT, BODY_SIZE, REPLAYED_BY, FAULTS, REQUEUES}
+    | {"x-death", "x-delivery-count"}
+)
 
 # What is kept of a dead letter's body: a rejected 10 MB body is not kept whole (its reason,
 # size and properties are); nothing the hub accepts is anywhere near this.
@@ -54,14 +60,16 @@ async def dead_letter(
     reason: str,
     *,
     sender: str | None,
+    routing_key: str,
     hub_user: str,
 ) -> None:
     """Publish a copy of `message` to the dead-letter exchange with the reason; wait for the confirm.
 
-    `sender` is the one the hub trusted for this delivery (the broker-validated `user_id`, or
-    for a replay the sender the hub recorded), never a header of the message.
+    `sender` and `routing_key` are the ones the hub trusted for this delivery (the broker-validated
+    `user_id` and the key it was published with, or for a message the hub put back on its queue
+    those it recorded), never a header of the message.
     """
-    headers = _without_hub_headers(message)
+    headers = senders_headers(message)
     body = message.body
     if len(body) > MAX_KEPT_BODY:
         headers[BODY_SIZE] = len(body)
@@ -71,7 +79,7 @@ async def dead_letter(
             REASON: reason[:1000],
             CONSUMER: consumer,
             SENDER: sender or "",
-            ROUTING_KEY: _short(message.routing_key) or "",
+            ROUTING_KEY: short(routing_key) or "",
             QUEUE: consumer,
             AT: datetime.now(UTC).isoformat(),
         }
@@ -79,17 +87,17 @@ async def dead_letter(
     copy = aio_pika.Message(
         body=body,
         headers=headers,
-        content_type=_short(message.content_type),
-        message_id=_short(message.message_id),
-        correlation_id=_short(message.correlation_id),
-        type=_short(message.type),
+        content_type=short(message.content_type),
+        message_id=short(message.message_id),
+        correlation_id=short(message.correlation_id),
+        type=short(message.type),
         timestamp=message.timestamp,
         user_id=hub_user,  # marks the copy as the hub's: only the hub's user can set this
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
     exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
     try:
-        await exchange.publish(copy, routing_key=message.routing_key or "", mandatory=True)
+        await exchange.publish(copy, routing_key=short(routing_key) or "", mandatory=True)
     except PublishError:  # returned unroutable, not refused: a fault, lrs.dead is not bound
         raise
     except DeliveryError as e:  # a nack: lrs.dead's reject-publish overflow (admin.py)
@@ -101,8 +109,17 @@ def kept_size(message: AbstractIncomingMessage) -> int:
     return len(message.body) if len(message.body) <= MAX_KEPT_BODY else 0
 
 
-def _without_hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+def senders_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """The headers its sender gave `message`, as they can be published again: none of the hub's."""
     return {k: _encodable(v) for k, v in (message.headers or {}).items() if k not in _HUB_HEADERS}
+
+
+def trusted_headers(message: AbstractIncomingMessage, hub_user: str) -> dict[str, Any]:
+    """`message`'s headers as they can be published again, the hub's own kept only if the hub published it."""
+    if message.user_id != hub_user:
+        return senders_headers(message)
+    broker_s = ("x-death", "x-delivery-count")
+    return {k: _encodable(v) for k, v in (message.headers or {}).items() if k not in broker_s}
 
 
 def _encodable(value: Any) -> Any:
@@ -117,7 +134,7 @@ def _encodable(value: Any) -> Any:
     return value
 
 
-def _short(value: str | None) -> str | None:
+def short(value: str | None) -> str | None:
     """At most an AMQP short string's 255 bytes: a property read with U+FFFD for what was not
     UTF-8 (adapters/rabbit/wire.py) can be longer than the bytes it came from."""
     if value is None:
@@ -302,7 +319,7 @@ async def replay(
                 if message.user_id == hub_user
                 else message.routing_key or ""
             )
-            headers = _without_hub_headers(message) | {
+            headers = senders_headers(message) | {
                 SENDER: found_sender,
                 ROUTING_KEY: original_key,
                 REPLAYED_BY: operator,
@@ -311,7 +328,7 @@ async def replay(
                 aio_pika.Message(
                     body=message.body,
                     headers=headers,
-                    content_type=_short(message.content_type),
+                    content_type=short(message.content_type),
                     message_id=message.message_id,
                     type=message.type,
                     user_id=hub_user,  # the hub vouches for x-lrs-sender, and only the hub may
