@@ -17,6 +17,10 @@ _TRANSIENT = (
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
+    # A failover: none of LRS_DATABASE_URL's hosts accepts writes yet (the replica is not yet
+    # promoted), or a connection still reaches a server that has become a standby.
+    asyncpg.exceptions.TargetServerAttributeNotMatched,
+    asyncpg.ReadOnlySQLTransactionError,
 )
 
 

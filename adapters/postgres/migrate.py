@@ -4,22 +4,49 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from yarl import URL as make_url
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from yarl import URL
 from yoyo import get_backend, read_migrations
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _yoyo_url(database_url: str) -> str:
-    # yoyo drives PostgreSQL through psycopg 3; the hub itself uses asyncpg.
+    """The URL yoyo (through psycopg 3; the hub itself uses asyncpg) migrates: one host, the primary.
+
+    LRS_DATABASE_URL may list several hosts (`postgresql://u@h1,h2/lrs?target_session_attrs=
+    read-write`, for failover), which libpq and asyncpg read but yoyo does not: libpq finds the
+    one that takes writes, and yoyo is given that one.
+    """
+    params = conninfo_to_dict(database_url)
+    if "," in str(params.get("host", "")):
+        with psycopg.connect(database_url) as conn:
+            host, port = conn.info.host, conn.info.port
+        url = URL.build(
+            scheme="postgresql",
+            user=str(params.get("user") or "") or None,
+            password=str(params.get("password") or "") or None,
+            host=host,
+            port=port,
+            path=f"/{params.get('dbname', '')}",
+        )
+        database_url = str(url)
     return database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _name(database_url: str) -> str:
+    return str(conninfo_to_dict(database_url).get("dbname") or "")
+
+
+def _server(database_url: str) -> str:
+    """The server's own database, on the same host(s) as the hub's."""
+    return make_conninfo(database_url, dbname="postgres")
 
 
 def ensure_database(database_url: str) -> bool:
     """Create the hub's database if the server does not have it yet; say whether it did."""
-    url = make_url(database_url)
-    name = url.path.lstrip("/")
-    with psycopg.connect(str(url.with_path("/postgres")), autocommit=True) as conn:
+    name = _name(database_url)
+    with psycopg.connect(_server(database_url), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -44,9 +71,8 @@ def check_database(database_url: str) -> None:
     calls this first, so that a mistyped LRS_DATABASE_URL is an error rather than a new,
     empty database. Raises DatabaseNotReadyError saying what to do.
     """
-    url = make_url(database_url)
-    name = url.path.lstrip("/")
-    with psycopg.connect(str(url.with_path("/postgres"))) as conn:
+    name = _name(database_url)
+    with psycopg.connect(_server(database_url)) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     if not exists:
         raise DatabaseNotReadyError(
