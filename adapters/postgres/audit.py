@@ -8,7 +8,7 @@ import asyncpg
 from hub.audit import GENESIS_HASH, ChainHead, ChainKeys, LinkedEntry, require_strong_audit_key
 from hub.ports import AuditEntry
 
-_CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
+CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
 _APPEND_COLUMNS = ("seq", "at", "recipient", "uln", "what", "purpose", "decision", "reason", "fields",
                    "correlation_id", "agreement_id", "agreement_version", "consent_version", "prev_hash",
                    "hash", "key_id")  # fmt: skip
@@ -55,7 +55,7 @@ def process_chain_keys() -> ChainKeys:
 
 async def append(conn: asyncpg.Connection, entries: Sequence[AuditEntry], keys: ChainKeys) -> None:
     """Chain `entries` after the log's last, each hashed under the current key, in this transaction."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
     last = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
     seq, previous = (last["seq"], last["hash"]) if last else (0, GENESIS_HASH)
     key = keys.current
