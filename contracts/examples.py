@@ -314,13 +314,25 @@ def _sharing_examples() -> list[Contract]:
     partner, purpose = "10000001", "admissions"
     stamp = DecisionStamp(agreement_id="DSA-7F3A2C1B", agreement_version=2, consent_version=3, purpose=purpose)
     item = DeliveredItem(
-        feed="achievements", event_id=EVENT_ID, version=2,
-        fields={"uln": ULN, "qualification_type": "GCSE", "subject": "GCSE Mathematics", "grade": "8",
-                "award_date": "2026-08-20"},
+        feed="achievements",
+        event_id=EVENT_ID,
+        version=2,
+        fields={
+            "uln": ULN,
+            "qualification_type": "GCSE",
+            "subject": "GCSE Mathematics",
+            "grade": "8",
+            "award_date": "2026-08-20",
+        },
         stamp=stamp,
-    )  # fmt: skip
-    consent = ConsentView(version=3, sharing=True, restricted_event_ids=[EVENT_ID], basic_details_only=False,
-                          nominations={partner: date(2027, 9, 30)})  # fmt: skip
+    )
+    consent = ConsentView(
+        version=3,
+        sharing=True,
+        restricted_event_ids=[EVENT_ID],
+        basic_details_only=False,
+        nominations={partner: date(2027, 9, 30)},
+    )
     return [
         SetSharing(uln=ULN, share=True, privacy_notice_seen=True),
         SetRestrictedView(uln=ULN, event_ids=[EVENT_ID]),

@@ -120,9 +120,14 @@ def _kept() -> Any:
 
 # The fields every learner has: an update may change them, never clear them.
 MANDATORY_FIELDS = (
-    "given_name", "family_name", "date_of_birth", "gender", "last_known_postcode", "verification_type",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "gender",
+    "last_known_postcode",
+    "verification_type",
     "ability_to_share",
-)  # fmt: skip
+)
 
 
 class LearnerChanges(Contract):

@@ -49,9 +49,11 @@ QualificationType = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_PRINTABLE),
 ]
 ChallengeReason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-EventId = Annotated[str, Field(description="The hub's id of a learning event (a UUID)"), StringConstraints(
-    pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-)]  # fmt: skip
+EventId = Annotated[
+    str,
+    Field(description="The hub's id of a learning event (a UUID)"),
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
 Version = Annotated[
     int,
     Field(

@@ -45,15 +45,22 @@ def _fields(record: AchievementRecord) -> dict[str, object]:
 
 
 def _event(e: LearningEvent) -> AchievementEvent:
-    return AchievementEvent(event_id=e.event_id, uln=e.uln, awarding_organisation=e.source_org,
-                            result_id=e.source_ref, version=e.version, **e.fields)  # fmt: skip
+    return AchievementEvent(
+        event_id=e.event_id,
+        uln=e.uln,
+        awarding_organisation=e.source_org,
+        result_id=e.source_ref,
+        version=e.version,
+        **e.fields,
+    )
 
 
 class _Batch:
     """One message's items applied in turn against the entries they name."""
 
-    def __init__(self, sender: Organisation, checker: Checker, found: dict[str, LearningEvent],
-                 today: date, now: datetime) -> None:  # fmt: skip
+    def __init__(
+        self, sender: Organisation, checker: Checker, found: dict[str, LearningEvent], today: date, now: datetime
+    ) -> None:
         self.sender = sender
         self.checker = checker
         self.found = found  # by result id; grows as items of this message record new entries
@@ -91,8 +98,16 @@ class _Batch:
             same = existing.version == item.version and existing.fields == _fields(item)
             why = f"{item.result_id} is already recorded; send achievement.amend with a higher version to change it"
             return plr.rejected(index, item.action, item.result_id, "duplicate", "resent" if same else why)
-        event = LearningEvent(plr.new_id(), verdict.learner.uln, EventKind.ACHIEVEMENT, self.sender.org_id,
-                              item.result_id, item.version, _fields(item), loaded_at=self.now)  # fmt: skip
+        event = LearningEvent(
+            plr.new_id(),
+            verdict.learner.uln,
+            EventKind.ACHIEVEMENT,
+            self.sender.org_id,
+            item.result_id,
+            item.version,
+            _fields(item),
+            loaded_at=self.now,
+        )
         self.found[item.result_id] = event
         self.changes.save(event)
         self.recorded.append(_event(event))
@@ -106,8 +121,13 @@ class _Batch:
         if refused:
             return refused
         if existing is None:
-            return plr.rejected(index, item.action, item.result_id, "unknown_record",
-                                f"no achievement {item.result_id} of yours to amend")  # fmt: skip
+            return plr.rejected(
+                index,
+                item.action,
+                item.result_id,
+                "unknown_record",
+                f"no achievement {item.result_id} of yours to amend",
+            )
         same = existing.fields == _fields(item) and not existing.withdrawn
         stale = plr.not_newer(index, item.action, existing, item.version, same)
         if stale:
@@ -127,8 +147,13 @@ class _Batch:
         if refused:
             return refused
         if existing is None:
-            return plr.rejected(index, item.action, item.result_id, "unknown_record",
-                                f"no achievement {item.result_id} of yours to withdraw")  # fmt: skip
+            return plr.rejected(
+                index,
+                item.action,
+                item.result_id,
+                "unknown_record",
+                f"no achievement {item.result_id} of yours to withdraw",
+            )
         stale = plr.not_newer(index, item.action, existing, item.version, existing.withdrawn)
         if stale:
             return stale
@@ -136,9 +161,15 @@ class _Batch:
         self.changes.save(existing, "withdrawn")
         e = existing
         self.withdrawn.append(
-            WithdrawnAchievement(event_id=e.event_id, uln=e.uln, awarding_organisation=e.source_org,
-                                 result_id=e.source_ref, version=e.version, reason=item.reason)
-        )  # fmt: skip
+            WithdrawnAchievement(
+                event_id=e.event_id,
+                uln=e.uln,
+                awarding_organisation=e.source_org,
+                result_id=e.source_ref,
+                version=e.version,
+                reason=item.reason,
+            )
+        )
         return plr.applied(index, item.action, existing, "withdrawn", None)
 
     def events(self) -> list[Contract]:
@@ -174,8 +205,9 @@ async def apply(
             else:
                 outcomes.append(batch.withdraw(index, item, named))
     more, notices = await plr.commit_changes(uow, batch.changes, batch.now)
-    return OutcomesDraft(request_type, tuple(outcomes), tuple(batch.events() + more), tuple(notices),
-                         tuple(checker.attempts))  # fmt: skip
+    return OutcomesDraft(
+        request_type, tuple(outcomes), tuple(batch.events() + more), tuple(notices), tuple(checker.attempts)
+    )
 
 
 async def submit(uow: UnitOfWork, sender: Organisation, request: SubmitAchievement, now: datetime) -> OutcomesDraft:

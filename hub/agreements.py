@@ -47,8 +47,12 @@ async def approve(uow: UnitOfWork, agreement: Agreement) -> AgreementChange:
         return AgreementChange(False, reason=f"partner already holds agreement {live[0].agreement_id}: amend it")
     if agreement.valid_to < agreement.valid_from:
         return AgreementChange(False, reason="valid_to is before valid_from")
-    approved = replace(agreement, agreement_id=agreement.agreement_id or f"DSA-{uuid.uuid4().hex[:8].upper()}",
-                       version=1, status=AgreementStatus.ACTIVE)  # fmt: skip
+    approved = replace(
+        agreement,
+        agreement_id=agreement.agreement_id or f"DSA-{uuid.uuid4().hex[:8].upper()}",
+        version=1,
+        status=AgreementStatus.ACTIVE,
+    )
     await uow.sharing.save_agreement(approved)
     return AgreementChange(True, approved)
 

@@ -57,11 +57,17 @@ async def raise_challenge(
     await uow.plr.save(event)
     await uow.plr.save_challenge(challenge)
     notice = ChallengeNotice(
-        challenge_id=challenge.challenge_id, event_id=event_id, kind=event.kind.value, source_ref=event.source_ref,
-        uln=event.uln, reason=request.reason, raised_at=now,
-    )  # fmt: skip
-    raised = ChallengeRaised(challenge_id=challenge.challenge_id, event_id=event_id, uln=event.uln,
-                             source_org=event.source_org)  # fmt: skip
+        challenge_id=challenge.challenge_id,
+        event_id=event_id,
+        kind=event.kind.value,
+        source_ref=event.source_ref,
+        uln=event.uln,
+        reason=request.reason,
+        raised_at=now,
+    )
+    raised = ChallengeRaised(
+        challenge_id=challenge.challenge_id, event_id=event_id, uln=event.uln, source_org=event.source_org
+    )
     answer = ChallengeAnswer(uln=uln, event_id=event_id, outcome="under_challenge", challenge_id=challenge.challenge_id)
     return ReplyDraft(answer, uln, (raised,), (Notice(event.source_org, event.source_org, event.uln, notice),))
 

@@ -37,8 +37,13 @@ from hub.ports import AuditEntry, UnitOfWork
 
 def view(consent: Consent) -> ConsentView:
     restricted = sorted(consent.restricted) if consent.restricted is not None else None
-    return ConsentView(version=consent.version, sharing=consent.sharing, restricted_event_ids=restricted,
-                       basic_details_only=consent.basic_only, nominations=dict(consent.nominations))  # fmt: skip
+    return ConsentView(
+        version=consent.version,
+        sharing=consent.sharing,
+        restricted_event_ids=restricted,
+        basic_details_only=consent.basic_only,
+        nominations=dict(consent.nominations),
+    )
 
 
 async def _master(uow: UnitOfWork, uln: str) -> str | None:
@@ -121,8 +126,13 @@ async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRec
     _, entries = await plr.record_of(uow, learner.uln)
     ctx = await sharing_context(uow, [learner.uln], today)
     details = learner.details.model_dump(mode="json", exclude_none=True)
-    record = OwnRecord(uln=learner.uln, found=True, details=details, events=[plr.view(e) for e in entries],
-                       consent=view(ctx.consent(learner.uln)))  # fmt: skip
+    record = OwnRecord(
+        uln=learner.uln,
+        found=True,
+        details=details,
+        events=[plr.view(e) for e in entries],
+        consent=view(ctx.consent(learner.uln)),
+    )
     return PortalDraft(record, learner.uln, "learner.record")
 
 
@@ -134,13 +144,15 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, n
     learner = await uow.learners.get(master) if master else None
     if learner is None or organisation is None:
         why = "no such learner" if learner is None else f"no organisation {request.org_id}"
-        return PortalDraft(Preview(uln=request.uln, org_id=request.org_id, refused={"all": why}), request.uln,
-                           "learner.preview")  # fmt: skip
+        return PortalDraft(
+            Preview(uln=request.uln, org_id=request.org_id, refused={"all": why}), request.uln, "learner.preview"
+        )
     _, entries = await plr.record_of(uow, learner.uln)
     offers = [*(feeds.entry_offer(e) for e in entries if not e.withdrawn), feeds.details_offer(learner)]
     ctx = await sharing_context(uow, [learner.uln], today)
-    agreement = max((a for a in ctx.agreements if a.partner == organisation.org_id), key=lambda a: a.version,
-                    default=None)  # fmt: skip
+    agreement = max(
+        (a for a in ctx.agreements if a.partner == organisation.org_id), key=lambda a: a.version, default=None
+    )
     purposes = sorted(agreement.purposes) if agreement else ["none"]
     items, refused = [], {}
     for offer in offers:
@@ -154,16 +166,26 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, n
             denial = rulings[0]
             assert isinstance(denial, Denial)
             refused[f"{offer.feed}:{offer.event_id or DETAILS_KEY}"] = denial.reason
-    return PortalDraft(Preview(uln=learner.uln, org_id=organisation.org_id, items=items, refused=refused),
-                       learner.uln, "learner.preview")  # fmt: skip
+    return PortalDraft(
+        Preview(uln=learner.uln, org_id=organisation.org_id, items=items, refused=refused),
+        learner.uln,
+        "learner.preview",
+    )
 
 
 def _entry(e: AuditEntry) -> DisclosureEntry:
     return DisclosureEntry(
-        at=e.at, recipient=e.recipient, what=e.what, purpose=e.purpose, decision=e.decision, reason=e.reason,
-        fields=list(e.fields), agreement_id=e.agreement_id, agreement_version=e.agreement_version,
+        at=e.at,
+        recipient=e.recipient,
+        what=e.what,
+        purpose=e.purpose,
+        decision=e.decision,
+        reason=e.reason,
+        fields=list(e.fields),
+        agreement_id=e.agreement_id,
+        agreement_version=e.agreement_version,
         consent_version=e.consent_version,
-    )  # fmt: skip
+    )
 
 
 async def read_disclosures(

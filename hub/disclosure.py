@@ -179,9 +179,15 @@ _FIELDS: dict[What, tuple[str, ...]] = {
 
 
 async def _audit(
-    uow: UnitOfWork, at: datetime, recipient: Organisation, uln: str | None, what: What, purpose: Purpose,
-    decision: Decision, correlation_id: str | None,
-) -> None:  # fmt: skip
+    uow: UnitOfWork,
+    at: datetime,
+    recipient: Organisation,
+    uln: str | None,
+    what: What,
+    purpose: Purpose,
+    decision: Decision,
+    correlation_id: str | None,
+) -> None:
     allowed = isinstance(decision, Allowed)
     await uow.audit.append(
         AuditEntry(
@@ -203,17 +209,27 @@ async def _audit_change(
 ) -> None:
     """Log a change of a learner's details where the learner reads their log: who, which fields, why not."""
     entry = AuditEntry(
-        at=at, recipient=provider.org_id, uln=change.uln, what=What.UPDATE.value, purpose=Purpose.REGISTRATION.value,
-        decision="refused" if change.refused else "allowed", reason=change.refused or change.note,
-        fields=change.fields, correlation_id=correlation_id,
-    )  # fmt: skip
+        at=at,
+        recipient=provider.org_id,
+        uln=change.uln,
+        what=What.UPDATE.value,
+        purpose=Purpose.REGISTRATION.value,
+        decision="refused" if change.refused else "allowed",
+        reason=change.refused or change.note,
+        fields=change.fields,
+        correlation_id=correlation_id,
+    )
     await uow.audit.append(entry)
 
 
 async def send_answer(
-    uow: UnitOfWork, recipient: Organisation, draft: AnswerDraft, correlation_id: str, at: datetime,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    draft: AnswerDraft,
+    correlation_id: str,
+    at: datetime,
     headers: dict[str, str] | None = None,
-) -> LearnerAnswer:  # fmt: skip
+) -> LearnerAnswer:
     """Build the answer to a provider's request from what the gate allows, audit it, queue it."""
     purpose = Purpose.REGISTRATION
     view: LearnerView | None = None
@@ -251,9 +267,13 @@ async def send_answer(
 
 
 async def send_draft(
-    uow: UnitOfWork, recipient: Organisation, draft: Draft, correlation_id: str, at: datetime,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    draft: Draft,
+    correlation_id: str,
+    at: datetime,
     headers: dict[str, str] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Send whatever a handler decided: the answer to the sender, then any notices to others."""
     match draft:
         case AnswerDraft():
@@ -277,9 +297,13 @@ async def send_draft(
 
 
 async def _send_verification(
-    uow: UnitOfWork, recipient: Organisation, draft: VerificationDraft, correlation_id: str, at: datetime,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    draft: VerificationDraft,
+    correlation_id: str,
+    at: datetime,
     headers: dict[str, str] | None,
-) -> None:  # fmt: skip
+) -> None:
     """A response code per learner; the ULN (the master's, when linked) only where it verified.
 
     Every attempt goes into the log of the learner it named (verified or not, or refused by the
@@ -334,15 +358,25 @@ def _checked(attempt: Attempt) -> tuple[Decision, str]:
 
 
 async def _audit_attempt(
-    uow: UnitOfWork, at: datetime, recipient: Organisation, uln: str | None, decision: Decision, outcome: str,
+    uow: UnitOfWork,
+    at: datetime,
+    recipient: Organisation,
+    uln: str | None,
+    decision: Decision,
+    outcome: str,
     correlation_id: str | None,
-) -> None:  # fmt: skip
+) -> None:
     entry = AuditEntry(
-        at=at, recipient=recipient.org_id, uln=uln, what=What.VERIFICATION.value,
-        purpose=Purpose.VERIFICATION.value, decision="allowed" if isinstance(decision, Allowed) else "refused",
-        reason=outcome, fields=decision.fields if isinstance(decision, Allowed) else (),
+        at=at,
+        recipient=recipient.org_id,
+        uln=uln,
+        what=What.VERIFICATION.value,
+        purpose=Purpose.VERIFICATION.value,
+        decision="allowed" if isinstance(decision, Allowed) else "refused",
+        reason=outcome,
+        fields=decision.fields if isinstance(decision, Allowed) else (),
         correlation_id=correlation_id,
-    )  # fmt: skip
+    )
     await uow.audit.append(entry)
 
 
@@ -361,9 +395,13 @@ def _refusal(decision: Decision) -> str:
 
 
 async def _send_outcomes(
-    uow: UnitOfWork, recipient: Organisation, draft: OutcomesDraft, correlation_id: str, at: datetime,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    draft: OutcomesDraft,
+    correlation_id: str,
+    at: datetime,
     headers: dict[str, str] | None,
-) -> None:  # fmt: skip
+) -> None:
     """Receipts: each item's outcome, and the ULN it is held under, to the organisation that sent it."""
     await _audit_attempts(uow, at, recipient, draft.attempts, correlation_id)
     decision = _decide_plr(recipient, What.RECEIPT, Purpose.RECEIPT)
@@ -379,9 +417,13 @@ async def _send_outcomes(
 
 
 async def _send_reply(
-    uow: UnitOfWork, recipient: Organisation, draft: ReplyDraft, correlation_id: str, at: datetime,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    draft: ReplyDraft,
+    correlation_id: str,
+    at: datetime,
     headers: dict[str, str] | None,
-) -> None:  # fmt: skip
+) -> None:
     decision = _decide_plr(recipient, What.CHALLENGE_ANSWER, Purpose.CHALLENGE)
     await _audit(uow, at, recipient, draft.uln, What.CHALLENGE_ANSWER, Purpose.CHALLENGE, decision, correlation_id)
     if isinstance(decision, Allowed):
@@ -419,9 +461,16 @@ async def show_record(
     master, events = await plr.record_of(uow, uln)
     if master is not None:
         entry = AuditEntry(
-            at=at, recipient=operator, uln=master, what=What.FULL_RECORD.value, purpose=Purpose.OPERATOR_SUPPORT.value,
-            decision="allowed", reason="", fields=tuple(LearningEventView.model_fields), correlation_id=None,
-        )  # fmt: skip
+            at=at,
+            recipient=operator,
+            uln=master,
+            what=What.FULL_RECORD.value,
+            purpose=Purpose.OPERATOR_SUPPORT.value,
+            decision="allowed",
+            reason="",
+            fields=tuple(LearningEventView.model_fields),
+            correlation_id=None,
+        )
         await uow.audit.append(entry)
     return master, [plr.view(e) for e in events]
 
@@ -432,16 +481,29 @@ async def show_log(uow: UnitOfWork, operator: str, uln: str, at: datetime) -> tu
     master = learner.uln if learner else uln
     entries = await uow.audit.about([master, *(learner.linked_ulns if learner else [])])
     await uow.audit.append(
-        AuditEntry(at=at, recipient=operator, uln=master, what="audit.log", purpose=Purpose.OPERATOR_SUPPORT.value,
-                   decision="allowed", reason="", fields=tuple(AuditEntry.__dataclass_fields__), correlation_id=None)
-    )  # fmt: skip
+        AuditEntry(
+            at=at,
+            recipient=operator,
+            uln=master,
+            what="audit.log",
+            purpose=Purpose.OPERATOR_SUPPORT.value,
+            decision="allowed",
+            reason="",
+            fields=tuple(AuditEntry.__dataclass_fields__),
+            correlation_id=None,
+        )
+    )
     return master, entries
 
 
 async def send_rejection(
-    uow: UnitOfWork, recipient: Organisation, rejection: MessageRejected, correlation_id: str | None, at: datetime,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    rejection: MessageRejected,
+    correlation_id: str | None,
+    at: datetime,
     headers: dict[str, str] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Tell a sender its message was refused; the rejection carries no learner data."""
     decision = await decide(uow, recipient, None, What.REJECTION, Purpose.REJECTION)
     await _audit(uow, at, recipient, None, What.REJECTION, Purpose.REJECTION, decision, correlation_id)
@@ -449,9 +511,12 @@ async def send_rejection(
 
 
 async def _queue(
-    uow: UnitOfWork, recipient: Organisation, message: Contract, correlation_id: str | None,
+    uow: UnitOfWork,
+    recipient: Organisation,
+    message: Contract,
+    correlation_id: str | None,
     headers: dict[str, str] | None,
-) -> None:  # fmt: skip
+) -> None:
     await uow.outbox.add(
         OutboundMessage(
             exchange=OUTBOUND_EXCHANGE,
@@ -494,48 +559,99 @@ def _what(offer: Offer) -> str:
 
 
 async def rule(
-    uow: UnitOfWork, ctx: SharingContext, partner: Organisation, offer: Offer, purpose: str, at: datetime,
+    uow: UnitOfWork,
+    ctx: SharingContext,
+    partner: Organisation,
+    offer: Offer,
+    purpose: str,
+    at: datetime,
     correlation_id: str | None = None,
-) -> Ruling:  # fmt: skip
+) -> Ruling:
     """Decide one offer for a partner (hub/policy.py) and audit the decision, allowed or refused."""
     ruling = policy.decide(partner, ctx.agreements, ctx.consent(offer.uln), offer, purpose, ctx.today)
     consent = ctx.consent(offer.uln)
     if isinstance(ruling, Grant):
         a = ruling.agreement
         fields = tuple(sorted(ruling.fields))
-        entry = AuditEntry(at, partner.org_id, offer.uln, _what(offer), purpose, "allowed", "", fields,
-                           correlation_id, a.agreement_id, a.version, consent.version)  # fmt: skip
+        entry = AuditEntry(
+            at,
+            partner.org_id,
+            offer.uln,
+            _what(offer),
+            purpose,
+            "allowed",
+            "",
+            fields,
+            correlation_id,
+            a.agreement_id,
+            a.version,
+            consent.version,
+        )
     else:
         agreement = policy.agreement_for(ctx.agreements, partner.org_id, purpose, offer.feed, ctx.today)
         a_id, a_version = (
             (agreement.agreement_id, agreement.version) if isinstance(agreement, Agreement) else (None, None)
         )
-        entry = AuditEntry(at, partner.org_id, offer.uln, _what(offer), purpose, "refused", ruling.reason, (),
-                           correlation_id, a_id, a_version, consent.version)  # fmt: skip
+        entry = AuditEntry(
+            at,
+            partner.org_id,
+            offer.uln,
+            _what(offer),
+            purpose,
+            "refused",
+            ruling.reason,
+            (),
+            correlation_id,
+            a_id,
+            a_version,
+            consent.version,
+        )
     await uow.audit.append(entry)
     return ruling
 
 
 def delivered_item(offer: Offer, grant: Grant, replaces_version: int | None = None) -> DeliveredItem:
     """What the partner receives of an allowed offer: the projection and the decision behind it."""
-    stamp = DecisionStamp(agreement_id=grant.agreement.agreement_id, agreement_version=grant.agreement.version,
-                          consent_version=grant.consent_version, purpose=grant.purpose)  # fmt: skip
-    return DeliveredItem(feed=offer.feed.value, event_id=offer.event_id, version=offer.version,
-                         replaces_version=replaces_version, fields=grant.fields, stamp=stamp)  # fmt: skip
+    stamp = DecisionStamp(
+        agreement_id=grant.agreement.agreement_id,
+        agreement_version=grant.agreement.version,
+        consent_version=grant.consent_version,
+        purpose=grant.purpose,
+    )
+    return DeliveredItem(
+        feed=offer.feed.value,
+        event_id=offer.event_id,
+        version=offer.version,
+        replaces_version=replaces_version,
+        fields=grant.fields,
+        stamp=stamp,
+    )
 
 
 def held_record(partner: str, offer: Offer, grant: Grant, at: datetime) -> DeliveryRecord:
     return DeliveryRecord(
-        partner=partner, uln=offer.uln, feed=offer.feed, key=offer.event_id or DETAILS_KEY, version=offer.version,
-        fields=tuple(sorted(grant.fields)), agreement_id=grant.agreement.agreement_id,
-        agreement_version=grant.agreement.version, consent_version=grant.consent_version, purpose=grant.purpose, at=at,
-    )  # fmt: skip
+        partner=partner,
+        uln=offer.uln,
+        feed=offer.feed,
+        key=offer.event_id or DETAILS_KEY,
+        version=offer.version,
+        fields=tuple(sorted(grant.fields)),
+        agreement_id=grant.agreement.agreement_id,
+        agreement_version=grant.agreement.version,
+        consent_version=grant.consent_version,
+        purpose=grant.purpose,
+        at=at,
+    )
 
 
 async def deliver(
-    uow: UnitOfWork, partner: Organisation, feed: Feed, granted: Sequence[tuple[Offer, Grant, int | None]],
-    at: datetime, correlation_id: str | None = None,
-) -> None:  # fmt: skip
+    uow: UnitOfWork,
+    partner: Organisation,
+    feed: Feed,
+    granted: Sequence[tuple[Offer, Grant, int | None]],
+    at: datetime,
+    correlation_id: str | None = None,
+) -> None:
     """Send a partner the items `rule` allowed (already audited), and remember what it now holds."""
     if not granted:
         return
@@ -579,9 +695,13 @@ async def _send_record(
 
 
 async def notify_partner(
-    uow: UnitOfWork, partner: Organisation, notice: PartnerNotice, at: datetime, correlation_id: str | None = None,
+    uow: UnitOfWork,
+    partner: Organisation,
+    notice: PartnerNotice,
+    at: datetime,
+    correlation_id: str | None = None,
     uln: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """A recall, correction or re-key notice: audited, remembered until acknowledged, and sent.
 
     A recall names what the partner must delete, so from now on it no longer holds it; a re-key
@@ -591,11 +711,21 @@ async def notify_partner(
     fields = tuple(notice.replacement.fields) if notice.replacement else ()
     stamp = notice.replacement.stamp if notice.replacement else None
     await uow.audit.append(
-        AuditEntry(at, partner.org_id, uln, f"notice.{notice.kind}:{','.join(notice.event_ids)}",
-                   stamp.purpose if stamp else Purpose.RECALL.value, "allowed", notice.reason, fields, correlation_id,
-                   stamp.agreement_id if stamp else None, stamp.agreement_version if stamp else None,
-                   stamp.consent_version if stamp else None)
-    )  # fmt: skip
+        AuditEntry(
+            at,
+            partner.org_id,
+            uln,
+            f"notice.{notice.kind}:{','.join(notice.event_ids)}",
+            stamp.purpose if stamp else Purpose.RECALL.value,
+            "allowed",
+            notice.reason,
+            fields,
+            correlation_id,
+            stamp.agreement_id if stamp else None,
+            stamp.agreement_version if stamp else None,
+            stamp.consent_version if stamp else None,
+        )
+    )
     await uow.sharing.add_notice(
         NoticeRecord(notice.notice_id, partner.org_id, notice.kind, uln, tuple(notice.event_ids), notice.reason, at)
     )
@@ -607,19 +737,31 @@ async def notify_partner(
 
 
 async def send_to_portal(
-    uow: UnitOfWork, portal: Organisation, uln: str | None, answer: Contract, what: str, at: datetime,
+    uow: UnitOfWork,
+    portal: Organisation,
+    uln: str | None,
+    answer: Contract,
+    what: str,
+    at: datetime,
     correlation_id: str,
-) -> None:  # fmt: skip
+) -> None:
     """An answer to the learner portal about the learner it speaks for (their own data, for them)."""
     if portal.kind != OrganisationKind.LEARNER_PORTAL or not portal.active:
         decision: Decision = Refused("only the active learner portal receives a learner's own data")
     else:
         decision = Allowed(None, tuple(type(answer).model_fields))
     await uow.audit.append(
-        AuditEntry(at, portal.org_id, uln, what, Purpose.LEARNER_ACCESS.value,
-                   "allowed" if isinstance(decision, Allowed) else "refused",
-                   decision.reason if isinstance(decision, Refused) else "",
-                   decision.fields if isinstance(decision, Allowed) else (), correlation_id)
-    )  # fmt: skip
+        AuditEntry(
+            at,
+            portal.org_id,
+            uln,
+            what,
+            Purpose.LEARNER_ACCESS.value,
+            "allowed" if isinstance(decision, Allowed) else "refused",
+            decision.reason if isinstance(decision, Refused) else "",
+            decision.fields if isinstance(decision, Allowed) else (),
+            correlation_id,
+        )
+    )
     if isinstance(decision, Allowed):
         await _queue(uow, portal, answer, correlation_id, None)

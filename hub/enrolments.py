@@ -24,9 +24,12 @@ _KEPT = {"learning_aim_reference", "learning_aim_title", "start_date", "planned_
 
 
 def _answer(
-    kind: str, outcome: ItemOutcome, events: Sequence[Contract] = (), notices: Sequence[Notice] = (),
+    kind: str,
+    outcome: ItemOutcome,
+    events: Sequence[Contract] = (),
+    notices: Sequence[Notice] = (),
     attempts: Sequence[Attempt] = (),
-) -> OutcomesDraft:  # fmt: skip
+) -> OutcomesDraft:
     return OutcomesDraft(kind, (outcome,), tuple(events), tuple(notices), tuple(attempts))
 
 
@@ -49,8 +52,16 @@ async def publish(uow: UnitOfWork, sender: Organisation, request: PublishEnrolme
     existing = (await uow.plr.by_source(sender.org_id, EventKind.PARTICIPATION, [ref])).get(ref)
     changes = plr.Changes.empty()
     if existing is None:
-        event = LearningEvent(plr.new_id(), verdict.learner.uln, EventKind.PARTICIPATION, sender.org_id, ref,
-                              request.version, fields, loaded_at=now)  # fmt: skip
+        event = LearningEvent(
+            plr.new_id(),
+            verdict.learner.uln,
+            EventKind.PARTICIPATION,
+            sender.org_id,
+            ref,
+            request.version,
+            fields,
+            loaded_at=now,
+        )
         changes.save(event)
         outcome = "recorded"
     else:

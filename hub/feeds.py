@@ -31,8 +31,10 @@ _FEED_OF_KIND = {k: f for f, k in _KIND_OF_FEED.items()}
 
 
 # An entry's sender and the sender's own id, named as the live feed's events name them.
-_SENDER_FIELDS = {EventKind.ACHIEVEMENT: ("awarding_organisation", "result_id"),
-                  EventKind.PARTICIPATION: ("provider", "enrolment_id")}  # fmt: skip
+_SENDER_FIELDS = {
+    EventKind.ACHIEVEMENT: ("awarding_organisation", "result_id"),
+    EventKind.PARTICIPATION: ("provider", "enrolment_id"),
+}
 
 
 def entry_offer(event: LearningEvent) -> Offer:
@@ -72,8 +74,9 @@ def _participation_offers(event: ParticipationRecorded) -> list[Offer]:
 def recall(uln: str, keys: Sequence[str], reason: str, named: bool) -> Notice:
     """A recall of entries held about one learner; it names the ULN only if the partner was given it
     (`named`): a notice must not link data the agreement kept apart."""
-    return Notice(notice_id=str(uuid.uuid4()), kind="recall", reason=reason, uln=uln if named else None,
-                  event_ids=sorted(keys))  # fmt: skip
+    return Notice(
+        notice_id=str(uuid.uuid4()), kind="recall", reason=reason, uln=uln if named else None, event_ids=sorted(keys)
+    )
 
 
 def _names_uln(records: Sequence[DeliveryRecord]) -> bool:
@@ -83,17 +86,23 @@ def _names_uln(records: Sequence[DeliveryRecord]) -> bool:
 def may_keep(partner: Organisation, ctx: SharingContext, h: DeliveryRecord) -> Ruling:
     """Whether a partner may go on holding what it received: the rules of hub/policy.py, except
     that a suspension (of the agreement or of the partner) pauses sending and takes nothing back."""
-    keeping = [replace(a, status=AgreementStatus.ACTIVE) if a.status == AgreementStatus.SUSPENDED else a
-               for a in ctx.agreements]  # fmt: skip
+    keeping = [
+        replace(a, status=AgreementStatus.ACTIVE) if a.status == AgreementStatus.SUSPENDED else a
+        for a in ctx.agreements
+    ]
     active = replace(partner, status=OrganisationStatus.ACTIVE)
     offer = Offer(h.feed, h.uln, dict.fromkeys(h.fields), None if h.key == DETAILS_KEY else h.key, h.version)
     return policy.decide(active, keeping, ctx.consent(h.uln), offer, h.purpose, ctx.today)
 
 
 async def _send_recalls(
-    uow: UnitOfWork, partner: Organisation, recalls: dict[str, list[DeliveryRecord]], why: dict[str, str],
-    at: datetime, correlation_id: str | None = None,
-) -> None:  # fmt: skip
+    uow: UnitOfWork,
+    partner: Organisation,
+    recalls: dict[str, list[DeliveryRecord]],
+    why: dict[str, str],
+    at: datetime,
+    correlation_id: str | None = None,
+) -> None:
     for uln, records in sorted(recalls.items()):
         notice = recall(uln, [r.key for r in records], why[uln], _names_uln(records))
         await disclosure.notify_partner(uow, partner, notice, at, correlation_id, uln=uln)
@@ -175,9 +184,16 @@ def _slot(uln: str, key: str) -> str:
 
 
 async def _offer_to(
-    uow: UnitOfWork, ctx: SharingContext, partner: Organisation, purpose: str, feed: Feed, offers: Sequence[Offer],
-    held: dict[tuple[str, str], DeliveryRecord], at: datetime, correlation_id: str | None,
-) -> None:  # fmt: skip
+    uow: UnitOfWork,
+    ctx: SharingContext,
+    partner: Organisation,
+    purpose: str,
+    feed: Feed,
+    offers: Sequence[Offer],
+    held: dict[tuple[str, str], DeliveryRecord],
+    at: datetime,
+    correlation_id: str | None,
+) -> None:
     granted: list[tuple[Offer, Grant, int | None]] = []
     recalls: dict[str, list[DeliveryRecord]] = defaultdict(list)
     why: dict[str, str] = {}
@@ -230,8 +246,9 @@ async def _rekey(uow: UnitOfWork, linked: str, master: str, at: datetime) -> Non
         await recheck(uow, at, ulns=[master])
 
 
-async def recheck(uow: UnitOfWork, at: datetime, *, partner: str | None = None, ulns: Sequence[str] | None = None,
-                  reason: str = "") -> int:  # fmt: skip
+async def recheck(
+    uow: UnitOfWork, at: datetime, *, partner: str | None = None, ulns: Sequence[str] | None = None, reason: str = ""
+) -> int:
     """Re-rule what partners hold (after a change of consent or agreement, or an expiry) and recall
     whatever they may no longer hold. Returns the number of recall notices sent."""
     held = await uow.sharing.held(partner=partner, ulns=ulns)
@@ -329,7 +346,11 @@ async def backfill_page(
             granted.append((offer, ruling, None))
     last = page[-1] if more and page else None
     done = BackfillDone(
-        feed=feed.value, delivered=len(granted), refused=len(offers) - len(granted), complete=not more,
-        next_since=last.updated_at if last else None, next_after=last.event_id if last else None,
-    )  # fmt: skip
+        feed=feed.value,
+        delivered=len(granted),
+        refused=len(offers) - len(granted),
+        complete=not more,
+        next_since=last.updated_at if last else None,
+        next_after=last.event_id if last else None,
+    )
     return done, granted

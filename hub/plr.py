@@ -30,20 +30,38 @@ def new_id() -> str:
 
 
 def rejected(
-    index: int, action: str, ref: str | None, reason: ItemReason, description: str,
-    code: ResponseCode | None = None, errors: Sequence[RejectionError] = (),
-) -> ItemOutcome:  # fmt: skip
+    index: int,
+    action: str,
+    ref: str | None,
+    reason: ItemReason,
+    description: str,
+    code: ResponseCode | None = None,
+    errors: Sequence[RejectionError] = (),
+) -> ItemOutcome:
     return ItemOutcome(
-        index=index, action=action, ref=ref, outcome="rejected", reason=reason, response_code=code,
-        description=description, errors=list(errors),
-    )  # fmt: skip
+        index=index,
+        action=action,
+        ref=ref,
+        outcome="rejected",
+        reason=reason,
+        response_code=code,
+        description=description,
+        errors=list(errors),
+    )
 
 
 def invalid(item: InvalidItem) -> ItemOutcome:
     """The answer to a malformed item: an invalid ULN if that is all that is wrong, else the errors."""
     if item.only_wrong("uln"):
-        return rejected(item.index, item.action, item.ref, "invalid_uln", "Supplied ULN invalid",
-                        ResponseCode.INVALID_ULN, item.errors)  # fmt: skip
+        return rejected(
+            item.index,
+            item.action,
+            item.ref,
+            "invalid_uln",
+            "Supplied ULN invalid",
+            ResponseCode.INVALID_ULN,
+            item.errors,
+        )
     return rejected(item.index, item.action, item.ref, "invalid_item", "the item is not valid", None, item.errors)
 
 
@@ -71,10 +89,16 @@ def applied(
     if code == ResponseCode.LINKED_LEARNER:
         note = f"the ULN sent is linked: recorded against its master ULN {event.uln}"
     return ItemOutcome(
-        index=index, action=action, ref=ref or event.source_ref, outcome=outcome,
-        response_code=code, description=note or outcome, uln=event.uln, event_id=event.event_id,
+        index=index,
+        action=action,
+        ref=ref or event.source_ref,
+        outcome=outcome,
+        response_code=code,
+        description=note or outcome,
+        uln=event.uln,
+        event_id=event.event_id,
         version=event.version,
-    )  # fmt: skip
+    )
 
 
 def not_newer(index: int, action: str, found: LearningEvent, version: int, same: bool) -> ItemOutcome | None:
@@ -141,8 +165,7 @@ async def resolve(
     challenge.status, challenge.resolution, challenge.resolved_at = ChallengeStatus.RESOLVED, resolution, at
     await uow.plr.save_challenge(challenge)
     uln = challenge.uln
-    outcome = ChallengeOutcome(challenge_id=challenge_id, event_id=event_id, uln=uln, resolution=resolution,
-                               note=note)  # fmt: skip
+    outcome = ChallengeOutcome(challenge_id=challenge_id, event_id=event_id, uln=uln, resolution=resolution, note=note)
     event = ChallengeResolved(challenge_id=challenge_id, event_id=event_id, uln=uln, resolution=resolution)
     return [event], [Notice(challenge.raised_by, challenge.raised_by, uln, outcome)]
 

@@ -36,11 +36,23 @@ from hub.uln import check_uln
 
 # Who the learner is: names (but the preferred given name), birth, gender, nationality, the
 # identifiers and how identity was checked, and the email address learner sign-in relies on.
-IDENTITY_FIELDS = frozenset({
-    "given_name", "family_name", "middle_other_name", "previous_family_name", "family_name_at_age_16",
-    "date_of_birth", "place_of_birth", "gender", "nationality", "scottish_candidate_number",
-    "verification_type", "other_verification_description", "email_address",
-})  # fmt: skip
+IDENTITY_FIELDS = frozenset(
+    {
+        "given_name",
+        "family_name",
+        "middle_other_name",
+        "previous_family_name",
+        "family_name_at_age_16",
+        "date_of_birth",
+        "place_of_birth",
+        "gender",
+        "nationality",
+        "scottish_candidate_number",
+        "verification_type",
+        "other_verification_description",
+        "email_address",
+    }
+)
 # What matching compares: a change of any of these may make the learner someone else's duplicate.
 _MATCHED_FIELDS = frozenset(
     {"given_name", "family_name", "previous_family_name", "date_of_birth", "gender", "last_known_postcode"}

@@ -189,8 +189,18 @@ async def verify(
             results.append(VerifiedItem(index, item.ref, item.field("uln"), code, None, item.errors))
             continue
         verdict = await checker.judge(_claim(item))
-        results.append(VerifiedItem(index, item.ref, item.uln, verdict.code, verdict.learner, about=verdict.about,
-                                    differing=verdict.differing, refused=verdict.refused))  # fmt: skip
+        results.append(
+            VerifiedItem(
+                index,
+                item.ref,
+                item.uln,
+                verdict.code,
+                verdict.learner,
+                about=verdict.about,
+                differing=verdict.differing,
+                refused=verdict.refused,
+            )
+        )
     return VerificationDraft(request_type, tuple(results))
 
 
