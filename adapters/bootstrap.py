@@ -15,7 +15,6 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
-from faststream.rabbit import RabbitBroker
 from yarl import URL
 
 from adapters.audit_heads import publish_head
@@ -30,6 +29,7 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
+from adapters.rabbit.nodes import node_urls, nodes_broker, nodes_connection
 from adapters.rabbit.topology import (
     FEEDS_QUEUE,
     RECORDS_QUEUE,
@@ -70,7 +70,8 @@ def hub_user(settings: Settings) -> str:
 
 async def connect_channel(settings: Settings) -> tuple[AbstractRobustConnection, AbstractChannel]:
     """A robust connection with a confirming channel that raises on returned messages."""
-    connection = await aio_pika.connect_robust(settings.amqp_url)
+    urls = node_urls(settings)
+    connection = await aio_pika.connect_robust(urls[0], connection_class=nodes_connection(urls))
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     return connection, channel
 
@@ -167,7 +168,7 @@ class Hub:
         # Pushed before the consumers, so unwound after them: the last head covers all they wrote.
         heads = asyncio.create_task(self._publish_chain_heads(Path(s.audit_heads_file)), name="audit-heads")
         self._stack.push_async_callback(self._last_chain_head, heads, Path(s.audit_heads_file))
-        broker = RabbitBroker(s.amqp_url, logger=None, graceful_timeout=10, apply_types=False)
+        broker = nodes_broker(node_urls(s), logger=None, graceful_timeout=10, apply_types=False)
         commands = partial(handle_batch, self.new_uow)
         quota = DeadLetterQuota(self.pool, s.dead_letters_a_day, s.dead_letter_bytes_a_day)
         index = DeadLetterIndex(self.pool)

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/lrs"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Other nodes of the same RabbitMQ cluster, `host:port` comma-separated (same user and vhost as
+    # amqp_url): the hub and the CLI connect, and reconnect, to whichever is up (adapters/rabbit/nodes.py).
+    amqp_nodes: str = ""
     rabbit_management_url: str = "http://127.0.0.1:15672"
     rabbit_management_user: str = "guest"
     rabbit_management_password: str = "guest"
