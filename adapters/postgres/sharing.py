@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.connection import AnyConnection
 from hub.errors import TransientError
 from hub.policy import Agreement, AgreementStatus, Consent, Feed, Scope
 from hub.ports import DeliveryRecord, NoticeRecord, Subscription
@@ -54,7 +55,7 @@ def _held(r: Any) -> DeliveryRecord:
 
 
 class PostgresSharing:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
         self._agreements: list[Agreement] | None = None  # read once per transaction
         self._delivered: dict[tuple[str, str, str], DeliveryRecord] = {}  # written at `flush`
