@@ -125,7 +125,7 @@ def wire_message_id(message_id: str | None) -> str:
 # ---- the valid starting point of every case
 def base_body(message_type: str, orgs: Orgs, sender: str, rng: random.Random) -> dict[str, Any]:
     """The example of `message_type`, speaking of the campaign's learner and organisations."""
-    body = _substitute(ex.EXAMPLES[message_type].model_dump(mode="json"), orgs, sender)
+    body: dict[str, Any] = _substitute(ex.EXAMPLES[message_type].model_dump(mode="json"), orgs, sender)
     if message_type == "learner.register.v1":
         # Someone new each time, so that a registration which wrongly passes is stored (and seen).
         body["learner"] |= {"given_name": _word(rng, 6), "family_name": _word(rng, 8)}
