@@ -300,6 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 started, elapsed = await sustain(inbound, f"{ao.org_id}.{KIND}", ao.org_id, bodies, receipts,
                                                  args.window, hub_pids, seconds, count)  # fmt: skip
                 ticks = cpu_by_component(hub_pids) - before
+                # Receipts stands in for a Tracker: it has the latencies and codes a Phase reads.
                 return Phase(elapsed, receipts, ticks), receipts, started, elapsed  # type: ignore[arg-type]
             finally:
                 await answers.cancel(tag)

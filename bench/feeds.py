@@ -727,6 +727,7 @@ def report(args: argparse.Namespace, facts: dict[str, Any], db: str, raw: Any, f
            started: float, cores: dict[str, float], checks: dict[str, Any], mix: Counter[str],
            the_partners: list[Partner], stalled: str | None) -> dict[str, Any]:  # fmt: skip
     deliveries_per_s = fan.delivered / seconds
+    # _Arrivals stands in for Receipts: it has the `arrivals` and `applied` that interval_rates reads.
     intervals = interval_rates(_Arrivals(fan), started, seconds, args.interval)  # type: ignore[arg-type]
     mismatches = dict(fan.mismatches) | checks["mismatches"]
     return {
