@@ -34,7 +34,7 @@ PORTAL = Organisation("900001", OrganisationKind.LEARNER_PORTAL, "Demo learner p
 _AMELIA = {"given_name": "Amelia", "family_name": "Okafor", "date_of_birth": "2008-04-12"}
 
 
-def _gcse(uln: str, result_id: str, subject: str, grade: str, **more: Any) -> dict[str, Any]:
+def _gcse(uln: str, result_id: str, subject: str, grade: str | int, **more: Any) -> dict[str, Any]:
     return (
         _AMELIA
         | {

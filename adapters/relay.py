@@ -26,6 +26,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange
 from aiormq.exceptions import DeliveryError
 
+from adapters.postgres.connection import AnyConnection
 from hub.routing import OUTBOUND_EXCHANGE
 
 log = structlog.get_logger("lrs.relay")
@@ -99,7 +100,7 @@ class OutboxRelay:
             )
             return await self._publish_and_mark(conn, [OutboxRow(**dict(r)) for r in records])
 
-    async def _publish_and_mark(self, db: asyncpg.Pool | asyncpg.Connection, rows: Sequence[OutboxRow]) -> int:
+    async def _publish_and_mark(self, db: asyncpg.Pool | AnyConnection, rows: Sequence[OutboxRow]) -> int:
         if not rows:
             return 0
         results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)

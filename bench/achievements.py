@@ -47,6 +47,7 @@ from rich.table import Table
 from adapters.bootstrap import create_pool
 from adapters.log import configure_logging
 from adapters.organisations import add_organisation
+from adapters.postgres.connection import AnyConnection
 from adapters.rabbit.topology import RECORDS_QUEUE, declare_topology, outbound_queue_name
 from adapters.settings import Settings
 from bench.matching_scale import PG, code_version, log, open_register
@@ -89,7 +90,7 @@ def results_day(today: date) -> date:
 
 
 # ---- the register and the achievements
-async def empty_plr(conn: asyncpg.Connection) -> None:
+async def empty_plr(conn: AnyConnection) -> None:
     """Empty what earlier runs wrote into a kept register. The audit log refuses DELETE and TRUNCATE
     by triggers; a benchmark's throwaway database may bypass them (replica role, superuser only)."""
     async with conn.transaction():
@@ -98,7 +99,7 @@ async def empty_plr(conn: asyncpg.Connection) -> None:
     await conn.execute("DELETE FROM organisation WHERE kind = 'awarding_organisation' AND name = $1", AO_NAME)
 
 
-async def sample_learners(conn: asyncpg.Connection, size: int, rng: random.Random) -> list[Learner]:
+async def sample_learners(conn: AnyConnection, size: int, rng: random.Random) -> list[Learner]:
     """Up to `size` learners drawn at random from the register, with their details as stored."""
     last = await conn.fetchval("SELECT last_value FROM uln_issue_number")
     draws = (uln_for_issue_number(rng.randint(1, last)) for _ in range(size + size // 2))
@@ -299,6 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 started, elapsed = await sustain(inbound, f"{ao.org_id}.{KIND}", ao.org_id, bodies, receipts,
                                                  args.window, hub_pids, seconds, count)  # fmt: skip
                 ticks = cpu_by_component(hub_pids) - before
+                # Receipts stands in for a Tracker: it has the latencies and codes a Phase reads.
                 return Phase(elapsed, receipts, ticks), receipts, started, elapsed  # type: ignore[arg-type]
             finally:
                 await answers.cancel(tag)

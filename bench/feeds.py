@@ -73,6 +73,7 @@ from rich.table import Table
 from adapters.bootstrap import create_pool
 from adapters.log import configure_logging
 from adapters.organisations import add_organisation
+from adapters.postgres.connection import AnyConnection
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit.topology import FEEDS_QUEUE, RECORDS_QUEUE, SHARING_QUEUE, declare_topology, outbound_queue_name
 from adapters.settings import Settings
@@ -462,7 +463,7 @@ def _cores(ticks: Counter[str], seconds: float) -> dict[str, float]:
 
 
 # ---- setting up: organisations, agreements, consent, subscriptions
-async def empty_sharing(conn: asyncpg.Connection) -> None:
+async def empty_sharing(conn: AnyConnection) -> None:
     """Empty what earlier runs left in a kept register: the PLR and audit log, sharing, their organisations."""
     await empty_plr(conn)
     await conn.execute("TRUNCATE held, notice, subscription, agreement, consent")
@@ -685,8 +686,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"measuring for {args.duration} s, {args.window} bulk messages of {args.bulk_size} in flight")
         fan, started, seconds, cores, stalled = await load(seconds=args.duration)
         async with pool.acquire() as conn:
-            audit = dict(await conn.fetch("SELECT decision, count(*) FROM audit_log WHERE what LIKE "
-                                          "'feed.achievements:%' GROUP BY 1"))  # fmt: skip
+            decisions = await conn.fetch(
+                "SELECT decision, count(*) FROM audit_log WHERE what LIKE 'feed.achievements:%' GROUP BY 1"
+            )
+            audit = {decision: count for decision, count in decisions}
             held = await conn.fetchval("SELECT count(*) FROM held WHERE feed = 'achievements'")
             notices = await conn.fetchval("SELECT count(*) FROM notice")
     checks = cross_check(phases, audit, held, notices, setup_problems)
@@ -724,6 +727,7 @@ def report(args: argparse.Namespace, facts: dict[str, Any], db: str, raw: Any, f
            started: float, cores: dict[str, float], checks: dict[str, Any], mix: Counter[str],
            the_partners: list[Partner], stalled: str | None) -> dict[str, Any]:  # fmt: skip
     deliveries_per_s = fan.delivered / seconds
+    # _Arrivals stands in for Receipts: it has the `arrivals` and `applied` that interval_rates reads.
     intervals = interval_rates(_Arrivals(fan), started, seconds, args.interval)  # type: ignore[arg-type]
     mismatches = dict(fan.mismatches) | checks["mismatches"]
     return {

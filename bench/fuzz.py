@@ -258,7 +258,7 @@ async def _consume(stack: AsyncExitStack, url: str, queue_name: str, on_message:
 # ---- setting up: organisations, the hub, the campaign's learner
 async def _organisations(stack: AsyncExitStack, s: Settings, admin: BrokerAdmin) -> tuple[Orgs, dict[str, str]]:
     """Register one organisation of each kind (and a suspended and an unregistered one), with broker users."""
-    ids = set()
+    ids: set[str] = set()
     while len(ids) < 6:
         ids.add(f"1{secrets.randbelow(10**7):07d}")
     provider, awarding, partner, portal, suspended, unregistered = sorted(ids)

@@ -74,8 +74,9 @@ class FuzzCase:
     content_type: str | None = "application/json"
     content_encoding: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
-    # True: the hub must refuse it; False: accepting it is fine too (it must still never fault).
-    must_reject: bool = True
+    # True: the hub must refuse it; False: accepting it is fine too (it must still never fault);
+    # None, while a case is being made: as the contract says (`_resolve` decides).
+    must_reject: bool | None = True
     bad_item: int | None = None  # in a bulk message: the index of the broken item (answered on its own)
     expect: str = HUB
 
@@ -125,7 +126,7 @@ def wire_message_id(message_id: str | None) -> str:
 # ---- the valid starting point of every case
 def base_body(message_type: str, orgs: Orgs, sender: str, rng: random.Random) -> dict[str, Any]:
     """The example of `message_type`, speaking of the campaign's learner and organisations."""
-    body = _substitute(ex.EXAMPLES[message_type].model_dump(mode="json"), orgs, sender)
+    body: dict[str, Any] = _substitute(ex.EXAMPLES[message_type].model_dump(mode="json"), orgs, sender)
     if message_type == "learner.register.v1":
         # Someone new each time, so that a registration which wrongly passes is stored (and seen).
         body["learner"] |= {"given_name": _word(rng, 6), "family_name": _word(rng, 8)}
@@ -246,7 +247,7 @@ class _Ctx:
         return self.changed(detail, must_reject, body=raw, **kw)
 
     def changed(self, detail: str, must_reject: bool | None, **kw: Any) -> FuzzCase:
-        return replace(self.case, detail=detail, must_reject=must_reject, **kw)  # type: ignore[arg-type]
+        return replace(self.case, detail=detail, must_reject=must_reject, **kw)
 
     def splice(self, path: Path, raw: bytes, detail: str, must_reject: bool | None = True) -> FuzzCase:
         """Put `raw` bytes, verbatim, where the value at `path` was (for what json.dumps cannot write)."""

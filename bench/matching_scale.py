@@ -26,7 +26,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.bootstrap import create_pool
+from adapters.postgres.connection import AnyConnection
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.repositories import (
     IssueNumbers,
@@ -205,7 +206,7 @@ class Find:
     right_uln: str | None  # who it describes; None: not registered
 
 
-async def make_finds(conn: asyncpg.Connection, count: int, seed: int) -> list[Find]:
+async def make_finds(conn: AnyConnection, count: int, seed: int) -> list[Find]:
     """`count` finds in the mix of _MIX, from learners drawn at random from the register itself.
 
     Drawn from the database, not the generator, so a kept register needs no regenerating. The
@@ -264,7 +265,7 @@ async def find(pool: asyncpg.Pool, frequencies: NameFrequencyCache, f: Find, sta
     started = time.perf_counter()
     async with PostgresUnitOfWork(pool, frequencies=frequencies) as uow:
         uow.learners = _Timed(uow.learners, stats)  # type: ignore[assignment]
-        answer = await find_by_demographics(uow, ORG, f.request, date.today())
+        answer = await find_by_demographics(uow, ORG, f.request, datetime.now(UTC))
         await uow.commit()  # an exact match links the learner to the provider: a write
     stats.latency.append(time.perf_counter() - started)
     stats.codes[answer.code.value] += 1
@@ -304,7 +305,7 @@ async def explain(pool: asyncpg.Pool, f: Find) -> str:
     """The plan of the repository's own candidates SQL for `f` (run through a stand-in connection)."""
 
     class Explaining:
-        def __init__(self, conn: asyncpg.Connection) -> None:
+        def __init__(self, conn: AnyConnection) -> None:
             self.conn, self.plan = conn, ""
 
         async def fetch(self, sql: str, *args: Any) -> list[Any]:
@@ -313,7 +314,9 @@ async def explain(pool: asyncpg.Pool, f: Find) -> str:
 
     async with pool.acquire() as conn:
         stand_in = Explaining(conn)
-        await PostgresLearners(stand_in, IssueNumbers()).candidates(query_block_keys(f.request.demographics))
+        # A stand-in, not a connection: `candidates` only calls its `fetch`.
+        learners = PostgresLearners(stand_in, IssueNumbers())  # type: ignore[arg-type]
+        await learners.candidates(query_block_keys(f.request.demographics))
         return stand_in.plan
 
 

@@ -10,8 +10,7 @@ are buffered and written at commit in one statement, however many a batch counte
 from collections.abc import Sequence
 from datetime import datetime
 
-import asyncpg
-
+from adapters.postgres.connection import AnyConnection
 from hub.attempts import ATTEMPT_WINDOW
 from hub.errors import ConcurrentAttemptsError
 
@@ -19,7 +18,7 @@ Pair = tuple[str, str]  # (sender, uln)
 
 
 class PostgresVerificationAttempts:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
         self._read: dict[Pair, list[datetime] | None] = {}  # as read and locked; None: no row then
         self._new: dict[Pair, list[datetime]] = {}

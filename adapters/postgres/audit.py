@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from adapters.postgres.connection import AnyConnection
 from hub.audit import GENESIS_HASH, ChainHead, ChainKeys, LinkedEntry, require_strong_audit_key
 from hub.ports import AuditEntry
 
@@ -53,7 +54,7 @@ def process_chain_keys() -> ChainKeys:
     return _process_keys
 
 
-async def append(conn: asyncpg.Connection, entries: Sequence[AuditEntry], keys: ChainKeys) -> None:
+async def append(conn: AnyConnection, entries: Sequence[AuditEntry], keys: ChainKeys) -> None:
     """Chain `entries` after the log's last, each hashed under the current key, in this transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
     last = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
@@ -71,19 +72,19 @@ async def append(conn: asyncpg.Connection, entries: Sequence[AuditEntry], keys: 
     await conn.copy_records_to_table("audit_log", records=rows, columns=_APPEND_COLUMNS)
 
 
-async def read_chain(conn: asyncpg.Connection) -> list[LinkedEntry]:
+async def read_chain(conn: AnyConnection) -> list[LinkedEntry]:
     """Every entry with its stored hash and key id, in chain order."""
     rows = await conn.fetch(f"SELECT {_COLUMNS}, hash, key_id FROM audit_log ORDER BY seq")
     return [LinkedEntry(_entry(r), r["hash"], r["key_id"]) for r in rows]
 
 
-async def chain_head(conn: asyncpg.Connection) -> ChainHead:
+async def chain_head(conn: AnyConnection) -> ChainHead:
     """The chain's length and last hash now (seq counts from 1 with no gaps: nothing is deleted)."""
     last = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
     return ChainHead(last["seq"], last["hash"]) if last else ChainHead(0, "")
 
 
-async def entries_about(conn: asyncpg.Connection, ulns: Sequence[str]) -> list[AuditEntry]:
+async def entries_about(conn: AnyConnection, ulns: Sequence[str]) -> list[AuditEntry]:
     """Every entry about these learners, in chain order."""
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM audit_log WHERE uln = ANY($1::bpchar[]) ORDER BY seq", list(ulns))
     return [_entry(r) for r in rows]

@@ -8,9 +8,10 @@ from pathlib import Path
 import asyncpg
 
 from adapters.files.batch import BatchSummary, output_path, write_output
+from adapters.postgres.connection import AnyConnection
 
 
-async def summarise(conn: asyncpg.Connection, batch_id: str) -> BatchSummary:
+async def summarise(conn: AnyConnection, batch_id: str) -> BatchSummary:
     total = await conn.fetchval("SELECT total_rows FROM batch WHERE batch_id = $1", batch_id)
     if total is None:
         raise LookupError(f"no batch {batch_id} (no row of it has been handled yet)")

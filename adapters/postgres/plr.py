@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.connection import AnyConnection
 from hub.model import Challenge, ChallengeStatus, EventKind, LearningEvent
 
 _EVENT_COLUMNS = (
@@ -57,7 +58,7 @@ def _challenge(row: asyncpg.Record) -> Challenge:
 
 
 class PostgresLearningEvents:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
         self._pending: dict[str, LearningEvent] = {}  # by event_id, written at `flush`
         self._challenges: dict[str, Challenge] = {}

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from adapters.postgres.connection import AnyConnection
 from adapters.postgres.sealing import DetailsSealer, Sealed, process_sealer
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
@@ -57,7 +58,7 @@ class IssueNumbers:
         self._block = block
         self._free: list[int] = []
 
-    async def next(self, conn: asyncpg.Connection) -> int:
+    async def next(self, conn: AnyConnection) -> int:
         if not self._free:
             rows = await conn.fetch("SELECT nextval('uln_issue_number') FROM generate_series(1, $1)", self._block)
             self._free.extend(r[0] for r in reversed(rows))
@@ -106,7 +107,7 @@ class PostgresLearners:
 
     def __init__(
         self,
-        conn: asyncpg.Connection,
+        conn: AnyConnection,
         issue_numbers: IssueNumbers,
         frequencies: NameFrequencyCache | None = None,
         sealer: DetailsSealer | None = None,
@@ -257,7 +258,7 @@ def block_key_hash(key: str) -> int:
 
 
 class PostgresOrganisations:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
         # Read once per transaction: a batch of messages usually comes from one sender.
         self._seen: dict[str, Organisation | None] = {}
@@ -267,8 +268,12 @@ class PostgresOrganisations:
             row = await self._conn.fetchrow(
                 "SELECT org_id, kind, name, status FROM organisation WHERE org_id = $1", org_id
             )
-            self._seen[org_id] = row and Organisation(
-                row["org_id"], OrganisationKind(row["kind"]), row["name"], OrganisationStatus(row["status"])
+            self._seen[org_id] = (
+                None
+                if row is None
+                else Organisation(
+                    row["org_id"], OrganisationKind(row["kind"]), row["name"], OrganisationStatus(row["status"])
+                )
             )
         return self._seen[org_id]
 
@@ -292,7 +297,7 @@ class PostgresOrganisations:
 
 
 class PostgresInbox:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
         # Records of this transaction, inserted together at commit (`flush`).
         self._new: dict[InboxKey, InboxRecord] = {}
@@ -357,7 +362,7 @@ class PostgresInbox:
 
 
 class PostgresBatches:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
 
     async def record_row(self, outcome: BatchRowOutcome) -> None:

@@ -127,7 +127,8 @@ class DetailsSealer:
                 f"the sealed details in learner row {_row(uln)} do not open for that learner: they were sealed for "
                 "another learner (moved between rows) or changed"
             ) from e
-        return clear | json.loads(plain)
+        opened: dict[str, Any] = json.loads(plain)
+        return clear | opened
 
     def is_current(self, key_id: str | None) -> bool:
         """Whether a row sealed under `key_id` (None: never sealed) is sealed under the current key."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.connection import AnyConnection
 from hub.errors import TransientError
 from hub.policy import Agreement, AgreementStatus, Consent, Feed, Scope
 from hub.ports import DeliveryRecord, NoticeRecord, Subscription
@@ -54,7 +55,7 @@ def _held(r: Any) -> DeliveryRecord:
 
 
 class PostgresSharing:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: AnyConnection) -> None:
         self._conn = conn
         self._agreements: list[Agreement] | None = None  # read once per transaction
         self._delivered: dict[tuple[str, str, str], DeliveryRecord] = {}  # written at `flush`
@@ -67,15 +68,16 @@ class PostgresSharing:
             self._agreements = [_agreement(r) for r in rows]
         return list(self._agreements)
 
-    async def save_agreement(self, a: Agreement) -> None:
+    async def save_agreement(self, agreement: Agreement) -> None:
         await self._conn.execute(
             """
             INSERT INTO agreement (agreement_id, version, partner, purposes, feeds, fields, scope, valid_from, valid_to,
                                    status)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """,
-            a.agreement_id, a.version, a.partner, sorted(a.purposes), sorted(f.value for f in a.feeds),
-            sorted(a.fields), a.scope.value, a.valid_from, a.valid_to, a.status.value,
+            agreement.agreement_id, agreement.version, agreement.partner, sorted(agreement.purposes),
+            sorted(f.value for f in agreement.feeds), sorted(agreement.fields), agreement.scope.value,
+            agreement.valid_from, agreement.valid_to, agreement.status.value,
         )  # fmt: skip
         self._agreements = None
 
@@ -94,10 +96,10 @@ class PostgresSharing:
             for r in rows
         }
 
-    async def save_consent(self, c: Consent) -> None:
-        # Version c.version replaces c.version - 1 only: two changes of one learner's choices made
-        # at once would otherwise both read version n and one would silently undo the other. The
-        # loser fails here (or on the primary key, for a first choice) and is retried afresh.
+    async def save_consent(self, consent: Consent) -> None:
+        # Version consent.version replaces consent.version - 1 only: two changes of one learner's
+        # choices made at once would otherwise both read version n and one would silently undo the
+        # other. The loser fails here (or on the primary key, for a first choice) and is retried afresh.
         status = await self._conn.execute(
             """
             INSERT INTO consent (uln, version, sharing, restricted, basic_only, nominations, chose_sharing, updated_at)
@@ -107,11 +109,12 @@ class PostgresSharing:
                 nominations = EXCLUDED.nominations, chose_sharing = EXCLUDED.chose_sharing, updated_at = now()
             WHERE consent.version = EXCLUDED.version - 1
             """,
-            c.uln, c.version, c.sharing, sorted(c.restricted) if c.restricted is not None else None, c.basic_only,
-            json.dumps({o: d.isoformat() for o, d in c.nominations.items()}), c.chose_sharing,
+            consent.uln, consent.version, consent.sharing,
+            sorted(consent.restricted) if consent.restricted is not None else None, consent.basic_only,
+            json.dumps({o: d.isoformat() for o, d in consent.nominations.items()}), consent.chose_sharing,
         )  # fmt: skip
         if status.endswith(" 0"):
-            raise TransientError(f"consent of a learner changed concurrently (version {c.version} not applied)")
+            raise TransientError(f"consent of a learner changed concurrently (version {consent.version} not applied)")
 
     async def subscriptions(self, feed: Feed | None = None) -> list[Subscription]:
         rows = await self._conn.fetch(
@@ -120,15 +123,15 @@ class PostgresSharing:
         )
         return [Subscription(r["partner"], Feed(r["feed"]), r["purpose"]) for r in rows]
 
-    async def subscribe(self, s: Subscription) -> None:
+    async def subscribe(self, subscription: Subscription) -> None:
         await self._conn.execute(
             """
             INSERT INTO subscription (partner, feed, purpose) VALUES ($1, $2, $3)
             ON CONFLICT (partner, feed) DO UPDATE SET purpose = EXCLUDED.purpose
             """,
-            s.partner,
-            s.feed.value,
-            s.purpose,
+            subscription.partner,
+            subscription.feed.value,
+            subscription.purpose,
         )
 
     async def unsubscribe(self, partner: str, feed: Feed) -> bool:
@@ -183,10 +186,10 @@ class PostgresSharing:
         )
         await self._conn.execute("UPDATE held SET uln = $3 WHERE partner = $1 AND uln = $2", partner, old_uln, new_uln)
 
-    async def add_notice(self, n: NoticeRecord) -> None:
+    async def add_notice(self, notice: NoticeRecord) -> None:
         await self._conn.execute(
             "INSERT INTO notice (notice_id, partner, kind, uln, keys, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            n.notice_id, n.partner, n.kind, n.uln, list(n.keys), n.reason, n.at,
+            notice.notice_id, notice.partner, notice.kind, notice.uln, list(notice.keys), notice.reason, notice.at,
         )  # fmt: skip
 
     async def acknowledge(self, partner: str, notice_ids: Sequence[str], at: datetime) -> list[str]:

@@ -12,9 +12,11 @@ from types import TracebackType
 from typing import Self
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from adapters.postgres.attempts import PostgresVerificationAttempts
 from adapters.postgres.audit import append, entries_about, process_chain_keys
+from adapters.postgres.connection import AnyConnection
 from adapters.postgres.errors import translated
 from adapters.postgres.plr import PostgresLearningEvents
 from adapters.postgres.repositories import (
@@ -44,7 +46,7 @@ class _BufferedOutbox:
 class _BufferedAudit:
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
-        self.conn: asyncpg.Connection | None = None
+        self.conn: AnyConnection | None = None
 
     async def append(self, entry: AuditEntry) -> None:
         self.entries.append(entry)
@@ -76,7 +78,7 @@ class PostgresUnitOfWork:
         self._frequencies = frequencies or NameFrequencyCache(None)
         self._on_commit = on_commit  # given the outbox rows once they are committed
         self._issue_numbers = issue_numbers or IssueNumbers()
-        self._conn: asyncpg.Connection | None = None
+        self._conn: PoolConnectionProxy | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self.outbox = _BufferedOutbox()
         self.audit = _BufferedAudit()
@@ -128,7 +130,7 @@ class PostgresUnitOfWork:
         if rows and self._on_commit is not None:
             self._on_commit(rows)
 
-    async def _write_outbox(self, conn: asyncpg.Connection) -> list[OutboxRow]:
+    async def _write_outbox(self, conn: AnyConnection) -> list[OutboxRow]:
         rows = [
             OutboxRow(
                 uuid.uuid4(),
@@ -155,6 +157,6 @@ class PostgresUnitOfWork:
             )
         return rows
 
-    async def _write_audit(self, conn: asyncpg.Connection) -> None:
+    async def _write_audit(self, conn: AnyConnection) -> None:
         if self.audit.entries:
             await append(conn, self.audit.entries, self._chain_keys or process_chain_keys())

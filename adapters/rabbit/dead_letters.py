@@ -162,7 +162,7 @@ def trusted_sender(message: AbstractIncomingMessage, hub_user: str) -> str | Non
 
 
 def describe(message: AbstractIncomingMessage, hub_user: str) -> DeadLetter:
-    headers = message.headers or {}
+    headers: dict[str, Any] = message.headers or {}  # `ours`: read as the hub wrote them (an int size)
     ours = message.user_id == hub_user
     reason = str(headers.get(REASON)) if ours and REASON in headers else _broker_reason(headers)
     at = str(headers.get(AT, "")) if ours else ""

@@ -16,7 +16,7 @@
 """
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, FieldValue
 
 from hub.messagebus import EVENT_HANDLERS, ROUTES
 from hub.routing import (
@@ -69,7 +69,7 @@ def outbound_queue_name(org_id: str) -> str:
     return f"lrs.out.{org_id}"
 
 
-def _quorum(extra: dict[str, object] | None = None) -> dict[str, object]:
+def _quorum(extra: dict[str, FieldValue] | None = None) -> dict[str, FieldValue]:
     return {"x-queue-type": "quorum", **(extra or {})}
 
 

@@ -130,7 +130,7 @@ def _changed(*edits: tuple[tuple[str | int, ...], Any]) -> dict[str, Any]:
     """PUBLISHED with each (path, value) set; a value of `...` deletes the key."""
     schema = copy.deepcopy(PUBLISHED)
     for path, value in edits:
-        parent = schema
+        parent: Any = schema  # dicts and lists, by key or index
         for key in path[:-1]:
             parent = parent[key]
         if value is ...:
@@ -234,7 +234,7 @@ def test_compat_terminates_on_recursive_schemas() -> None:
             "name": {"type": "string", "maxLength": 10},
         }
     )
-    old = {"$ref": "#/$defs/Tree", "$defs": {"Tree": tree}}
+    old: dict[str, Any] = {"$ref": "#/$defs/Tree", "$defs": {"Tree": tree}}
     new = copy.deepcopy(old)
     new["$defs"]["Tree"]["properties"]["name"]["maxLength"] = 5
     assert incompatible_changes(old, old) == []

@@ -83,8 +83,11 @@ def start_hub(hub_env: dict[str, str], tmp_path: Path) -> Iterator[StartHub]:
         process.wait(timeout=30)
 
 
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture
-def hub_cli(hub_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+def hub_cli(hub_env: dict[str, str]) -> Cli:
     def _run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*HUB, *args], env=hub_env | (extra_env or {}), cwd=ROOT, capture_output=True, text=True, timeout=120

@@ -10,12 +10,14 @@ import json
 import random
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import aio_pika
 import asyncpg
 
 from tests.conftest import new_ukprn
+from tests.e2e.conftest import Cli, StartHub
 
 LEARNER = {
     "given_name": "Oliver",
@@ -68,12 +70,12 @@ async def _answers(channel: aio_pika.abc.AbstractChannel, ukprn: str, count: int
     return answers
 
 
-def _add_provider(hub_cli, ukprn: str) -> None:  # type: ignore[no-untyped-def]
+def _add_provider(hub_cli: Cli, ukprn: str) -> None:
     result = hub_cli("org", "add", ukprn, "--kind", "provider", "--name", "E2E College", "--password", "secret-pw")
     assert result.returncode == 0, result.stderr
 
 
-async def test_mis_registers_and_finds_a_learner(start_hub, hub_cli, hub_env) -> None:  # type: ignore[no-untyped-def]
+async def test_mis_registers_and_finds_a_learner(start_hub: StartHub, hub_cli: Cli, hub_env: dict[str, str]) -> None:
     """Register, register again, and find by ULN: WSRC0005, then WSRC0004 twice, all with one ULN."""
     start_hub(1)
     ukprn = new_ukprn()
@@ -102,7 +104,9 @@ async def test_mis_registers_and_finds_a_learner(start_hub, hub_cli, hub_env) ->
     ]
 
 
-async def test_several_hub_processes_never_issue_a_uln_twice(start_hub, hub_cli, hub_env) -> None:  # type: ignore[no-untyped-def]
+async def test_several_hub_processes_never_issue_a_uln_twice(
+    start_hub: StartHub, hub_cli: Cli, hub_env: dict[str, str]
+) -> None:
     """Two hub processes registering 200 learners, one of them sent five times at once, issue 200 distinct ULNs."""
     start_hub(2)
     ukprn = new_ukprn()
@@ -143,7 +147,7 @@ async def test_several_hub_processes_never_issue_a_uln_twice(start_hub, hub_cli,
         await conn.close()
 
 
-async def test_batch_file_through_the_cli(start_hub, hub_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_batch_file_through_the_cli(start_hub: StartHub, hub_cli: Cli, tmp_path: Path) -> None:
     """`hub batch submit` then `hub batch output`: a return code and reason per row, bad rows named, counts printed."""
     start_hub(1)
     ukprn = new_ukprn()
@@ -172,7 +176,7 @@ async def test_batch_file_through_the_cli(start_hub, hub_cli, tmp_path) -> None:
     )
 
 
-def test_batch_file_with_a_bad_name_is_refused(hub_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_batch_file_with_a_bad_name_is_refused(hub_cli: Cli, tmp_path: Path) -> None:
     """A file not named LRB_<UKPRN>_DDMMYYYYHHMM.CSV is refused whole, before anything is sent."""
     batch = tmp_path / "learners.csv"
     batch.write_text("GivenName\nA\n")
@@ -181,7 +185,7 @@ def test_batch_file_with_a_bad_name_is_refused(hub_cli, tmp_path) -> None:  # ty
     assert (result.returncode, "LRB_<UKPRN>_DDMMYYYYHHMM.CSV" in result.stderr) == (2, True)
 
 
-def test_uln_check_exit_codes(hub_cli) -> None:  # type: ignore[no-untyped-def]
+def test_uln_check_exit_codes(hub_cli: Cli) -> None:
     """`hub uln check` exits 0 for a valid ULN and 1, saying why, for an invalid one."""
     valid, invalid = hub_cli("uln", "check", "9276308686"), hub_cli("uln", "check", "1000000063")
 
@@ -189,7 +193,9 @@ def test_uln_check_exit_codes(hub_cli) -> None:  # type: ignore[no-untyped-def]
     assert "remainder 0" in invalid.stderr
 
 
-async def test_hub_logs_carry_no_learner_data_in_clear(start_hub, hub_cli, hub_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_hub_logs_carry_no_learner_data_in_clear(
+    start_hub: StartHub, hub_cli: Cli, hub_env: dict[str, str], tmp_path: Path
+) -> None:
     """The hub logs each message, naming the learner only by a keyed hash: no name, birth date, postcode or ULN."""
     start_hub(1)
     ukprn = new_ukprn()

@@ -10,10 +10,11 @@ import asyncio
 import json
 import subprocess
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -21,8 +22,8 @@ import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 
 from tests.conftest import new_ukprn
+from tests.e2e.conftest import Cli, StartHub
 
-Cli = Callable[..., subprocess.CompletedProcess[str]]
 ANSWER_TIMEOUT_S = 20
 PASSWORD = "secret-pw"
 
@@ -131,7 +132,9 @@ def _approve(hub_cli: Cli, partner: str, scope: str) -> str:
     return agreement_id
 
 
-def _open_for_business(start_hub, hub_cli: Cli, hub_env: dict[str, str], scope: str):  # type: ignore[no-untyped-def]
+def _open_for_business(
+    start_hub: StartHub, hub_cli: Cli, hub_env: dict[str, str], scope: str
+) -> tuple[list[subprocess.Popen[bytes]], tuple[Party, Party, Party, Party], str]:
     """Start a hub while the operator registers a provider, an awarding organisation, the learner
     portal and a partner, and approves the partner's agreement (neither needs the other)."""
     with ThreadPoolExecutor(1) as pool:
@@ -190,8 +193,8 @@ def _partner_lines(audit_show: str, partner: str) -> list[tuple[str, ...]]:
     return [tuple(r[2:]) for r in rows if r[1] == partner]
 
 
-async def test_partner_sees_only_what_learners_allow_and_revocation_recalls_it(  # type: ignore[no-untyped-def]
-    start_hub, hub_cli, hub_env, tmp_path
+async def test_partner_sees_only_what_learners_allow_and_revocation_recalls_it(
+    start_hub: StartHub, hub_cli: Cli, hub_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Opted-out learners never appear, a restricted view hides unselected events, and revoking
     the agreement sends a recall per learner held, listed by `hub notices` until acknowledged."""
@@ -280,8 +283,8 @@ async def test_partner_sees_only_what_learners_allow_and_revocation_recalls_it( 
     ]  # fmt: skip
 
 
-async def test_nomination_that_ends_stops_the_feed_and_recalls_without_anyone_acting(  # type: ignore[no-untyped-def]
-    start_hub, hub_cli, hub_env
+async def test_nomination_that_ends_stops_the_feed_and_recalls_without_anyone_acting(
+    start_hub: StartHub, hub_cli: Cli, hub_env: dict[str, str]
 ) -> None:
     """Under a nominated-only agreement, a nomination `until` today feeds the partner today; the
     hub started the next day recalls what it holds and sends nothing new, with no one acting."""

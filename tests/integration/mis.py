@@ -87,7 +87,7 @@ async def dead_letter(channel: AbstractChannel, timeout_s: float = ANSWER_TIMEOU
     return message
 
 
-AMELIA = {
+AMELIA: dict[str, Any] = {
     "given_name": "Amelia",
     "family_name": "Okafor",
     "date_of_birth": "2008-04-12",

@@ -24,6 +24,7 @@ from adapters.bootstrap import Hub
 from adapters.organisations import add_organisation
 from adapters.postgres import audit
 from adapters.postgres.audit import chain_head, read_chain
+from adapters.postgres.connection import AnyConnection
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
@@ -68,8 +69,9 @@ async def _as_superuser(hub: Hub, *statements: str) -> None:
         await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
 
 
-async def _insert(conn: asyncpg.Connection, entry: AuditEntry, hash_: str, key_id: str | None) -> None:
+async def _insert(conn: AnyConnection, entry: AuditEntry, hash_: str, key_id: str | None) -> None:
     last = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    assert last is not None
     await conn.execute(
         "INSERT INTO audit_log (seq, at, recipient, uln, what, purpose, decision, reason, fields, correlation_id,"
         " prev_hash, hash, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -299,6 +301,7 @@ async def test_the_hub_runs_as_its_own_role_which_may_append_to_the_audit_log_an
         await owner.execute(f"DROP ROLE {outsider}")
         await owner.close()
 
+    assert role is not None
     assert (role["rolsuper"], role["rolcreaterole"], audited > 0) == (False, False, True)
     assert refusals == [
         "UPDATE audit_log SET decision = 'refused': InsufficientPrivilegeError",

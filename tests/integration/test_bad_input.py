@@ -7,6 +7,8 @@ import aiormq
 import pytest
 
 from adapters.bootstrap import Hub
+from adapters.rabbit.admin import BrokerAdmin
+from adapters.settings import Settings
 from contracts.codes import OrganisationKind
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, dead_letter, register
@@ -87,7 +89,9 @@ async def test_awarding_organisation_may_not_register_learners(hub: Hub, add_org
     assert rejection["reason"] == "sender_not_allowed"
 
 
-async def test_unknown_sender_is_dead_lettered_without_answer(hub: Hub, broker_admin, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_sender_is_dead_lettered_without_answer(
+    hub: Hub, broker_admin: BrokerAdmin, settings: Settings
+) -> None:
     """A broker user missing from the organisation register gets nothing back; its message is dead-lettered."""
     await broker_admin.add_organisation_user("19999999", "pw")
     try:

@@ -9,6 +9,7 @@ them, as it seals rows written in clear before sealing.
 import asyncio
 import json
 import secrets
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from tests.integration.conftest import Cli, OrgLogin
 from tests.integration.mis import AMELIA, Mis, body, register
 from tests.unit.builders import fresh_uln
 
-CONTACT_AND_NOTES = {
+CONTACT_AND_NOTES: dict[str, Any] = {
     "email_address": "amelia.okafor@example.org",
     "last_known_address_line1": "14 Larkspur Gardens",
     "last_known_address_line2": "Flat 3",
@@ -65,7 +66,7 @@ async def _raw_row(hub: Hub, uln: str) -> str:
 async def _read(hub: Hub, uln: str, sealer: DetailsSealer | None = None) -> LearnerDetails | None:
     async with PostgresUnitOfWork(hub.pool, sealer=sealer) as uow:
         learner = await uow.learners.get(uln)
-    return learner and learner.details
+    return None if learner is None else learner.details
 
 
 async def test_contact_details_and_notes_are_sealed_in_the_table_and_read_back_whole(
@@ -186,8 +187,9 @@ async def test_an_outbox_row_keeps_no_body_once_the_broker_confirmed_it(hub: Hub
         await mis.answer()
     async with hub.pool.acquire() as conn, asyncio.timeout(10):
         query = "SELECT id, sent_at, body FROM outbox WHERE correlation_id = $1"
-        while (row := await conn.fetchrow(query, request_id))["sent_at"] is None:
+        while (row := await conn.fetchrow(query, request_id)) is not None and row["sent_at"] is None:
             await asyncio.sleep(0.05)
+        assert row is not None
         await prune(hub.pool, outbox_keep_s=0.001, inbox_keep_s=7 * 86400)
         left = await conn.fetchval("SELECT count(*) FROM outbox WHERE id = $1", row["id"])
 

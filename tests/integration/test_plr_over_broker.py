@@ -157,6 +157,7 @@ async def test_amendments_apply_in_version_order_whatever_order_they_arrive_in(
         row = await conn.fetchrow(
             "SELECT version, fields->>'grade' AS grade FROM learning_event WHERE source_ref = 'R-9'"
         )
+    assert row is not None
     assert (row["version"], row["grade"]) == (5, "9")
     assert outcomes in (["amended", "amended"], ["amended", "rejected"])
     assert (late["outcome"], late["reason"]) == ("rejected", "stale_version")

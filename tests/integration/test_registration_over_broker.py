@@ -6,7 +6,7 @@ import aio_pika
 
 from adapters.bootstrap import Hub
 from hub.uln import is_valid_uln
-from tests.integration.conftest import OrgLogin
+from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 
 
@@ -53,7 +53,7 @@ async def test_find_by_uln_with_other_names_is_no_match(hub: Hub, provider: OrgL
     assert (answer["response_code"], answer["uln"], answer["learner"]) == ("WSRC0001", None, None)
 
 
-async def test_one_provider_cannot_read_another_providers_learner(hub: Hub, add_org) -> None:  # type: ignore[no-untyped-def]
+async def test_one_provider_cannot_read_another_providers_learner(hub: Hub, add_org: AddOrg) -> None:
     """A provider that never submitted a learner cannot update it and is told only 'not found'."""
     college, school = await add_org(), await add_org()
     async with Mis(college.amqp_url, college.org.org_id) as mis:

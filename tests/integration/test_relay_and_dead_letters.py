@@ -8,6 +8,7 @@ import asyncpg
 
 from adapters.bootstrap import Hub
 from adapters.rabbit import dead_letters
+from adapters.rabbit.admin import BrokerAdmin
 from adapters.relay import OutboxRelay
 from adapters.settings import Settings
 from tests.integration.conftest import AddOrg, OrgLogin
@@ -42,17 +43,17 @@ async def test_relayed_messages_keep_the_outbox_row_id_as_message_id(hub: Hub, p
     async with hub.pool.acquire() as conn, asyncio.timeout(10):
         # The relay marks the row sent after the broker's confirm, which may come after the
         # answer has reached the organisation.
-        while (row := await conn.fetchrow("SELECT id, sent_at FROM outbox WHERE correlation_id = $1", request_id))[
-            "sent_at"
-        ] is None:
+        query = "SELECT id, sent_at FROM outbox WHERE correlation_id = $1"
+        while (row := await conn.fetchrow(query, request_id)) is not None and row["sent_at"] is None:
             await asyncio.sleep(0.05)
+        assert row is not None
 
     assert (answer.message_id, row["sent_at"] is not None) == (str(row["id"]), True)
 
 
 async def test_dead_letter_is_listed_and_replayed_once_its_cause_is_fixed(
-    hub: Hub, add_org: AddOrg, broker_admin
-) -> None:  # type: ignore[no-untyped-def]
+    hub: Hub, add_org: AddOrg, broker_admin: BrokerAdmin
+) -> None:
     """A message from a not-yet-registered sender is dead-lettered; after `org add`, a replay is answered."""
     org_id = "18888888"
     await broker_admin.add_organisation_user(org_id, "pw")

@@ -51,8 +51,11 @@ async def _stop_under_it(hub: Hub, settings: Settings, admin: BrokerAdmin) -> No
         async with asyncio.timeout(30):
             await asyncio.sleep(0.5)  # the broker has let the old consumer go
             # The hub's robust connection comes back and consumes again (a passive declare counts
-            # consumers at once; the management API's figures lag by seconds).
-            while (await channel.declare_queue("lrs.registration", passive=True)).declaration_result.consumer_count < 1:
+            # consumers at once; the management API's figures lag by seconds). Its answer always
+            # carries the count, which aiormq types as optional: hence `or 0`.
+            while (
+                (await channel.declare_queue("lrs.registration", passive=True)).declaration_result.consumer_count or 0
+            ) < 1:
                 await asyncio.sleep(0.2)
     await asyncio.sleep(0.5)  # and is given the deliveries it held back again
 

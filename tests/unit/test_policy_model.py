@@ -14,7 +14,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -195,6 +195,15 @@ Op = (
     Agree | Suspend | Resume | Revoke | Subscribes | Unsubscribes | Shares | ChoosesView | Nominates | Unnominates
     | Publish | Withdraw | Merge | DetailsChanged | Expire
 )  # fmt: skip
+
+
+class _Terms(TypedDict):
+    """The terms an Agree op sets, the same for the hub's agreement and the model's."""
+
+    purposes: frozenset[str]
+    fields: frozenset[str]
+    valid_from: date
+    valid_to: date
 
 
 def _subsets(names: tuple[Any, ...] | range) -> list[frozenset[Any]]:
@@ -383,8 +392,8 @@ class Run:
         self.where = ""
         # Everything partners were sent, as compared.
         self.received: list[Item] = []
-        self.recalled: list[tuple[str, str, str]] = []
-        self.rekeyed: list[tuple[str, str, str]] = []
+        self.recalled: list[tuple[str, str | None, str]] = []  # a recall need not name the learner
+        self.rekeyed: list[tuple[str, str | None, str]] = []
 
     def master(self, learner: int | str) -> str:
         return self.model.master[ULNS[learner] if isinstance(learner, int) else learner]
@@ -491,7 +500,7 @@ class Run:
         """Approve the partner's first agreement (after a revocation: a new one), or amend the one it has."""
         valid_from = self.today + timedelta(op.starts)
         valid_to = valid_from + timedelta(op.lasts)
-        terms = {"purposes": op.purposes, "fields": op.fields, "valid_from": valid_from, "valid_to": valid_to}
+        terms = _Terms(purposes=op.purposes, fields=op.fields, valid_from=valid_from, valid_to=valid_to)
         feeds_ = frozenset(Feed(f) for f in op.feeds)
         scope = Scope.NOMINATED if op.nominated_only else Scope.ALL_NOT_OPTED_OUT
         live = self.model.dsa.get(op.partner)
@@ -550,9 +559,9 @@ class Run:
     def check(self, messages: list[OutboundMessage], expected: Expected) -> None:
         """What partners were sent must be exactly what the model expects."""
         items: list[Item] = []
-        recalls: list[tuple[str, str, str]] = []
+        recalls: list[tuple[str, str | None, str]] = []
         recall_named: list[bool] = []
-        rekeys: list[tuple[str, str, str]] = []
+        rekeys: list[tuple[str, str | None, str]] = []
         to_partners = [m for m in messages if m.exchange == OUTBOUND_EXCHANGE and m.routing_key in PARTNERS]
         deliveries = Counter(m.routing_key for m in to_partners if m.message_type == Delivery.message_type)
         assert set(deliveries.values()) <= {1}, f"{self.where}: more than one delivery to a partner: {deliveries}"
@@ -636,7 +645,7 @@ async def test_partners_receive_exactly_what_the_rules_permit(scenario: tuple[tu
 P1, P2 = PARTNERS
 GRADES_FOR_ADMISSIONS = Agree(P1, frozenset({"admissions"}), frozenset({"achievements"}), frozenset({"uln", "grade"}),
                               nominated_only=False, starts=0, lasts=1)  # fmt: skip
-FEEDING = [GRADES_FOR_ADMISSIONS, Subscribes(P1, "achievements", "admissions"), Publish(((0, 0),), 0)]
+FEEDING: list[Op] = [GRADES_FOR_ADMISSIONS, Subscribes(P1, "achievements", "admissions"), Publish(((0, 0),), 0)]
 
 
 async def test_a_plain_delivery_is_seen_and_compared() -> None:

@@ -181,7 +181,7 @@ async def test_names_are_compared_ignoring_case_accents_and_punctuation(
     ],
 )
 async def test_former_family_names_and_the_preferred_given_name_verify(
-    hub_db: FakeUnitOfWorkFactory, awarding: Organisation, registered: dict[str, str], claimed: dict[str, str]
+    hub_db: FakeUnitOfWorkFactory, awarding: Organisation, registered: dict[str, Any], claimed: dict[str, str]
 ) -> None:
     """An exam entry under a previous family name or a preferred given name still verifies exactly."""
     amelia = hub_db.add_learner(learner(**registered))
