@@ -242,6 +242,66 @@ def test_scanner_lets_other_exchanges_pass(snippet: str) -> None:
     assert outbound_constructions(snippet) == []
 
 
+# The relay alone publishes to lrs.outbound, and only the rows the gate wrote to the outbox.
+_RELAY = "adapters/relay.py"
+
+
+def _reaches_organisations(node: ast.AST) -> bool:
+    """Whether an expression names lrs.outbound or an organisation's queue `lrs.out.<org>`."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name | ast.Attribute) and _name(n) in {"OUTBOUND_EXCHANGE", "outbound_queue_name"}:
+            return True
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.startswith("lrs.out"):
+            return True
+    return False
+
+
+def direct_outbound_publishes(source: str) -> list[int]:
+    """Lines publishing past the outbox to organisations: a `.publish(...)` in a module that gets
+    hold of the lrs.outbound exchange, or one whose arguments name it or an organisation's queue
+    (reading one's own queue is no publish)."""
+    tree = ast.parse(source)
+    module_has_outbound = any(
+        _reaches_organisations(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and _name(n.func) in {"get_exchange", "declare_exchange"}
+    )
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _name(node.func) == "publish":
+            if module_has_outbound or any(_reaches_organisations(a) for a in (*node.args, *node.keywords)):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_relay_publishes_to_organisations() -> None:
+    """No adapter publishes to lrs.outbound or an organisation's queue but the relay of the outbox."""
+    found = {
+        path.relative_to(REPO).as_posix()
+        for path in sorted((REPO / "adapters").rglob("*.py"))
+        if direct_outbound_publishes(path.read_text(encoding="utf-8"))
+    }
+    assert found == {_RELAY}
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "async def f(ch, m):\n    x = await ch.get_exchange(OUTBOUND_EXCHANGE)\n    await x.publish(m, 'k')",
+        "async def f(ch, m):\n    x = await ch.get_exchange('lrs.outbound')\n    await x.publish(m, 'k')",
+        "async def f(ch, m, org):\n    await ch.default_exchange.publish(m, routing_key=outbound_queue_name(org))",
+        "async def f(ch, m, org):\n    await ch.default_exchange.publish(m, routing_key=f'lrs.out.{org}')",
+    ],
+)
+def test_the_publish_scan_catches_a_direct_publish(snippet: str) -> None:
+    assert direct_outbound_publishes(snippet) != []
+
+
+def test_the_publish_scan_lets_a_publish_to_a_command_queue_pass() -> None:
+    snippet = "async def f(ch, m, queue):\n    await ch.default_exchange.publish(m, routing_key=queue)"
+    assert direct_outbound_publishes(snippet) == []
+
+
 def test_scan_fails_when_another_module_builds_an_outbound_message(tmp_path: Path) -> None:
     """A copy of the tree with one more module building an outbound message is caught by the scan."""
     (tmp_path / "hub").mkdir()
