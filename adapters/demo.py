@@ -163,8 +163,9 @@ async def run_demo(base: Settings) -> int:
     settings = base.model_copy(
         update={"database_url": database_url, "amqp_url": str(vhost_url), "audit_heads_file": str(heads)}
     )
-    admin = BrokerAdmin(base.rabbit_management_url, base.rabbit_management_user, base.rabbit_management_password,
-                        "lrs-demo")  # fmt: skip
+    admin = BrokerAdmin(
+        base.rabbit_management_url, base.rabbit_management_user, base.rabbit_management_password, "lrs-demo"
+    )
     await admin.delete_vhost()
     await admin.ensure_vhost()
     await admin.grant_full_access(base.rabbit_management_user)

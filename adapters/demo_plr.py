@@ -65,39 +65,104 @@ class Step:
 def _steps(ukprn: str) -> list[Step]:
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     return [
-        Step("ao", "verify Amelia", "learner.verify.v1",
-             lambda s: {"uln": s["uln"], "given_name": "AMELIA", "family_name": "okafor"}, "WSRC0004"),
-        Step("ao", "verify a batch: right, wrong name, bad ULN", "learner.verify_batch.v1", lambda s: {"items": [
-            {"uln": s["uln"], "given_name": "Amelia", "family_name": "Okafor"},
-            {"uln": s["uln"], "given_name": "Olivia", "family_name": "Okafor"},
-            {"uln": "1234567890", "given_name": "Amelia", "family_name": "Okafor"},
-        ]}, "WSRC0004,WSEC0208,WSEC0136"),
-        Step("ao", "results day: a bulk of five", "achievement.bulk.v1", lambda s: {"items": [
-            {"action": "submit"} | _gcse(s["uln"], "R-MATHS", "Mathematics", "7"),
-            {"action": "submit"} | _gcse(s["uln"], "R-ENG", "English Language", "6"),
-            {"action": "submit"} | _gcse(s["uln"], "R-SCI", "Physics", "B+"),
-            {"action": "submit"} | _gcse(s["uln"], "R-ART", "Art", "5", award_date=tomorrow),
-            {"action": "submit"} | _gcse(s["uln"], "R-MUS", "Music", 5),
-        ]}, "recorded,recorded,grade_outside_scale,date_out_of_range,invalid_item"),
-        Step("ao", "a re-mark: maths 7 -> 8 (version 2)", "achievement.amend.v1",
-             lambda s: _gcse(s["uln"], "R-MATHS", "Mathematics", "8", version=2), "amended"),
-        Step("ao", "an older re-mark arriving late (version 1)", "achievement.amend.v1",
-             lambda s: _gcse(s["uln"], "R-MATHS", "Mathematics", "6", version=1), "stale_version"),
-        Step("ao", "a result for someone else's ULN", "achievement.submit.v1",
-             lambda s: _gcse(s["uln"], "R-X", "History", "4", given_name="Olivia"), "not_verified"),
-        Step("provider", "the college enrols her on A level maths", "enrolment.publish.v1", lambda s: _AMELIA | {
-            "ukprn": ukprn, "enrolment_id": "ENR-2026-01", "uln": s["uln"], "learning_aim_reference": "60146543",
-            "learning_aim_title": "A level Mathematics", "start_date": "2026-09-01", "planned_end_date": "2028-06-30",
-        }, "recorded"),
-        Step("provider", "the college sends an achievement", "achievement.submit.v1",
-             lambda s: _gcse(s["uln"], "R-Y", "History", "4"), "sender_not_allowed"),
-        Step("portal", "Amelia challenges her English result", "plr.challenge.v1",
-             lambda s: {"uln": s["uln"], "event_id": s["R-ENG"], "reason": "I sat Literature, not Language"},
-             "under_challenge", also="ao:R-ENG"),
-        Step("ao", "the awarding body withdraws it (version 2)", "achievement.withdraw.v1",
-             lambda s: {"result_id": "R-ENG", "version": 2, "reason": "Entered for the wrong specification"},
-             "withdrawn", also="portal:withdrawn"),
-    ]  # fmt: skip
+        Step(
+            "ao",
+            "verify Amelia",
+            "learner.verify.v1",
+            lambda s: {"uln": s["uln"], "given_name": "AMELIA", "family_name": "okafor"},
+            "WSRC0004",
+        ),
+        Step(
+            "ao",
+            "verify a batch: right, wrong name, bad ULN",
+            "learner.verify_batch.v1",
+            lambda s: {
+                "items": [
+                    {"uln": s["uln"], "given_name": "Amelia", "family_name": "Okafor"},
+                    {"uln": s["uln"], "given_name": "Olivia", "family_name": "Okafor"},
+                    {"uln": "1234567890", "given_name": "Amelia", "family_name": "Okafor"},
+                ]
+            },
+            "WSRC0004,WSEC0208,WSEC0136",
+        ),
+        Step(
+            "ao",
+            "results day: a bulk of five",
+            "achievement.bulk.v1",
+            lambda s: {
+                "items": [
+                    {"action": "submit"} | _gcse(s["uln"], "R-MATHS", "Mathematics", "7"),
+                    {"action": "submit"} | _gcse(s["uln"], "R-ENG", "English Language", "6"),
+                    {"action": "submit"} | _gcse(s["uln"], "R-SCI", "Physics", "B+"),
+                    {"action": "submit"} | _gcse(s["uln"], "R-ART", "Art", "5", award_date=tomorrow),
+                    {"action": "submit"} | _gcse(s["uln"], "R-MUS", "Music", 5),
+                ]
+            },
+            "recorded,recorded,grade_outside_scale,date_out_of_range,invalid_item",
+        ),
+        Step(
+            "ao",
+            "a re-mark: maths 7 -> 8 (version 2)",
+            "achievement.amend.v1",
+            lambda s: _gcse(s["uln"], "R-MATHS", "Mathematics", "8", version=2),
+            "amended",
+        ),
+        Step(
+            "ao",
+            "an older re-mark arriving late (version 1)",
+            "achievement.amend.v1",
+            lambda s: _gcse(s["uln"], "R-MATHS", "Mathematics", "6", version=1),
+            "stale_version",
+        ),
+        Step(
+            "ao",
+            "a result for someone else's ULN",
+            "achievement.submit.v1",
+            lambda s: _gcse(s["uln"], "R-X", "History", "4", given_name="Olivia"),
+            "not_verified",
+        ),
+        Step(
+            "provider",
+            "the college enrols her on A level maths",
+            "enrolment.publish.v1",
+            lambda s: (
+                _AMELIA
+                | {
+                    "ukprn": ukprn,
+                    "enrolment_id": "ENR-2026-01",
+                    "uln": s["uln"],
+                    "learning_aim_reference": "60146543",
+                    "learning_aim_title": "A level Mathematics",
+                    "start_date": "2026-09-01",
+                    "planned_end_date": "2028-06-30",
+                }
+            ),
+            "recorded",
+        ),
+        Step(
+            "provider",
+            "the college sends an achievement",
+            "achievement.submit.v1",
+            lambda s: _gcse(s["uln"], "R-Y", "History", "4"),
+            "sender_not_allowed",
+        ),
+        Step(
+            "portal",
+            "Amelia challenges her English result",
+            "plr.challenge.v1",
+            lambda s: {"uln": s["uln"], "event_id": s["R-ENG"], "reason": "I sat Literature, not Language"},
+            "under_challenge",
+            also="ao:R-ENG",
+        ),
+        Step(
+            "ao",
+            "the awarding body withdraws it (version 2)",
+            "achievement.withdraw.v1",
+            lambda s: {"result_id": "R-ENG", "version": 2, "reason": "Entered for the wrong specification"},
+            "withdrawn",
+            also="portal:withdrawn",
+        ),
+    ]
 
 
 def summary(message: AbstractIncomingMessage) -> str:
@@ -134,8 +199,16 @@ async def next_answer(
                 return message
 
 
-async def run_plr(console: Console, hub: Hub, settings: Settings, admin: BrokerAdmin, provider_url: str,
-                  ukprn: str, uln: str, logins: dict[str, str]) -> int:  # fmt: skip
+async def run_plr(
+    console: Console,
+    hub: Hub,
+    settings: Settings,
+    admin: BrokerAdmin,
+    provider_url: str,
+    ukprn: str,
+    uln: str,
+    logins: dict[str, str],
+) -> int:
     """Play the steps; print the answers and Amelia's PLR; return how many were not as expected.
 
     `logins` gets the AMQP URLs of the awarding organisation ("ao") and the portal ("portal").

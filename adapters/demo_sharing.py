@@ -48,26 +48,69 @@ def _steps(remark: Callable[[dict[str, str]], dict[str, Any]]) -> list[Step]:
     until = (clock.today() + timedelta(days=30)).isoformat()
     record = {"given_name": "Amelia", "family_name": "Okafor", "purpose": "admissions"}
     return [
-        Step("university", "subscribe to achievements for admissions", "feed.subscribe.v1",
-             lambda s: {"feed": "achievements", "purpose": "admissions"}, "active"),
+        Step(
+            "university",
+            "subscribe to achievements for admissions",
+            "feed.subscribe.v1",
+            lambda s: {"feed": "achievements", "purpose": "admissions"},
+            "active",
+        ),
         # Not nominated yet, under a nominated-only agreement: answered as if no such learner.
-        Step("university", "ask for Amelia's record", "partner.record_request.v1",
-             lambda s: {"uln": s["uln"]} | record, "WSEC0208"),
-        Step("portal", "Amelia opts in (privacy notice seen)", "consent.set_sharing.v1",
-             lambda s: {"uln": s["uln"], "share": True, "privacy_notice_seen": True}, "applied"),
-        Step("portal", "Amelia nominates the university for 30 days", "consent.nominate.v1",
-             lambda s: {"uln": s["uln"], "org_id": UNIVERSITY.org_id, "until": until}, "applied"),
-        Step("university", "ask again", "partner.record_request.v1",
-             lambda s: {"uln": s["uln"]} | record, f"WSRC0004: 1 entry ({','.join(sorted(FIELDS))})"),
-        Step("ao", "maths re-marked again (version 3)", "achievement.amend.v1", remark, "amended",
-             then="correction of version 2: grade 9"),
-        Step("portal", "Amelia opts out", "consent.set_sharing.v1", lambda s: {"uln": s["uln"], "share": False},
-             "applied", then="recall: 1 entry"),
-        Step("university", "acknowledge the recall", "feed.notice_ack.v1",
-             lambda s: {"notice_ids": [s["notice"]]}, "1 acknowledged"),
-        Step("portal", "Amelia reads who saw her data", "learner.read_disclosures.v1",
-             lambda s: {"uln": s["uln"]}, "log"),
-    ]  # fmt: skip
+        Step(
+            "university",
+            "ask for Amelia's record",
+            "partner.record_request.v1",
+            lambda s: {"uln": s["uln"]} | record,
+            "WSEC0208",
+        ),
+        Step(
+            "portal",
+            "Amelia opts in (privacy notice seen)",
+            "consent.set_sharing.v1",
+            lambda s: {"uln": s["uln"], "share": True, "privacy_notice_seen": True},
+            "applied",
+        ),
+        Step(
+            "portal",
+            "Amelia nominates the university for 30 days",
+            "consent.nominate.v1",
+            lambda s: {"uln": s["uln"], "org_id": UNIVERSITY.org_id, "until": until},
+            "applied",
+        ),
+        Step(
+            "university",
+            "ask again",
+            "partner.record_request.v1",
+            lambda s: {"uln": s["uln"]} | record,
+            f"WSRC0004: 1 entry ({','.join(sorted(FIELDS))})",
+        ),
+        Step(
+            "ao",
+            "maths re-marked again (version 3)",
+            "achievement.amend.v1",
+            remark,
+            "amended",
+            then="correction of version 2: grade 9",
+        ),
+        Step(
+            "portal",
+            "Amelia opts out",
+            "consent.set_sharing.v1",
+            lambda s: {"uln": s["uln"], "share": False},
+            "applied",
+            then="recall: 1 entry",
+        ),
+        Step(
+            "university",
+            "acknowledge the recall",
+            "feed.notice_ack.v1",
+            lambda s: {"notice_ids": [s["notice"]]},
+            "1 acknowledged",
+        ),
+        Step(
+            "portal", "Amelia reads who saw her data", "learner.read_disclosures.v1", lambda s: {"uln": s["uln"]}, "log"
+        ),
+    ]
 
 
 def summary(message: AbstractIncomingMessage, state: dict[str, str]) -> str:
@@ -105,20 +148,38 @@ def summary(message: AbstractIncomingMessage, state: dict[str, str]) -> str:
     return message.type or "?"
 
 
-async def run_sharing(console: Console, hub: Hub, settings: Settings, admin: BrokerAdmin, logins: dict[str, str],
-                      uln: str, remark: Callable[[dict[str, str]], dict[str, Any]]) -> int:  # fmt: skip
+async def run_sharing(
+    console: Console,
+    hub: Hub,
+    settings: Settings,
+    admin: BrokerAdmin,
+    logins: dict[str, str],
+    uln: str,
+    remark: Callable[[dict[str, str]], dict[str, Any]],
+) -> int:
     """Play the steps; return how many outcomes were not the expected ones."""
     password = secrets.token_urlsafe(12)
     await add_organisation(hub.pool, hub.channel, admin, UNIVERSITY, password)
     logins = logins | {"university": settings.amqp_url_for(UNIVERSITY.org_id, password)}
     today = clock.today()
-    draft = Agreement("DSA-DEMO-0001", UNIVERSITY.org_id, 1, frozenset({"admissions"}), frozenset({Feed.ACHIEVEMENTS}),
-                      FIELDS, Scope.NOMINATED, today, today + timedelta(days=365))  # fmt: skip
+    draft = Agreement(
+        "DSA-DEMO-0001",
+        UNIVERSITY.org_id,
+        1,
+        frozenset({"admissions"}),
+        frozenset({Feed.ACHIEVEMENTS}),
+        FIELDS,
+        Scope.NOMINATED,
+        today,
+        today + timedelta(days=365),
+    )
     async with PostgresUnitOfWork(hub.pool) as uow:
         approved = await agreements.approve(uow, draft)
         await uow.commit()
-    console.print(f"partner {UNIVERSITY.org_id} registered; agreement {draft.agreement_id} approved "
-                  f"(nominated learners, admissions, achievements: {', '.join(sorted(FIELDS))})")  # fmt: skip
+    console.print(
+        f"partner {UNIVERSITY.org_id} registered; agreement {draft.agreement_id} approved "
+        f"(nominated learners, admissions, achievements: {', '.join(sorted(FIELDS))})"
+    )
     table = Table(title="Sharing: a university's agreement and Amelia's choices")
     for column in ("from", "request", "type", "answer", "as expected"):
         table.add_column(column)

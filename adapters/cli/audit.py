@@ -69,8 +69,10 @@ async def show(uln: str, who: str | None) -> int:
         versions = (
             f"agreement {e.agreement_id} v{e.agreement_version}, consent v{e.consent_version}" if e.agreement_id else ""
         )
-        typer.echo(f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.recipient}\t{e.decision}\t{e.what}\t{e.purpose}\t"
-                   f"{','.join(e.fields)}\t{e.reason}\t{versions}")  # fmt: skip
+        typer.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.recipient}\t{e.decision}\t{e.what}\t{e.purpose}\t"
+            f"{','.join(e.fields)}\t{e.reason}\t{versions}"
+        )
     typer.echo(
         f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} about {master}; this reading is audited as {reader}"
     )

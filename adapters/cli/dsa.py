@@ -66,8 +66,17 @@ def approve(
     agreement_id: str = typer.Option("", "--id", help="its id (made up if omitted)"),
 ) -> None:
     """Approve a partner's agreement (version 1)."""
-    draft = Agreement(agreement_id, partner, 1, frozenset(purpose), frozenset(feed), frozenset(field), scope,
-                      date.fromisoformat(valid_from), date.fromisoformat(valid_to))  # fmt: skip
+    draft = Agreement(
+        agreement_id,
+        partner,
+        1,
+        frozenset(purpose),
+        frozenset(feed),
+        frozenset(field),
+        scope,
+        date.fromisoformat(valid_from),
+        date.fromisoformat(valid_to),
+    )
     typer.echo("approved " + _describe(_apply(lambda uow: agreements.approve(uow, draft))))
 
 

@@ -18,9 +18,15 @@ app = typer.Typer(help="Personal Learning Records.", no_args_is_help=True)
 # What each kind of entry shows in the table's "what" column.
 _SUMMARY = {
     "achievement": ("qualification_type", "subject", "subject_code", "level", "grade", "status", "award_date"),
-    "participation": ("learning_aim_reference", "learning_aim_title", "start_date", "planned_end_date",
-                      "actual_end_date", "outcome"),
-}  # fmt: skip
+    "participation": (
+        "learning_aim_reference",
+        "learning_aim_title",
+        "start_date",
+        "planned_end_date",
+        "actual_end_date",
+        "outcome",
+    ),
+}
 
 
 @app.command("show")
@@ -58,7 +64,14 @@ def show(
         status = "withdrawn" if e.withdrawn else "current"
         if e.under_challenge:
             status += ", UNDER CHALLENGE"
-        table.add_row(e.date_loaded.strftime("%Y-%m-%d %H:%M"), e.kind, f"{e.source} {e.source_org}", e.source_ref,
-                      str(e.version), what, status)  # fmt: skip
+        table.add_row(
+            e.date_loaded.strftime("%Y-%m-%d %H:%M"),
+            e.kind,
+            f"{e.source} {e.source_org}",
+            e.source_ref,
+            str(e.version),
+            what,
+            status,
+        )
     Console().print(table)
     typer.echo(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}; this reading is audited as {reader}")

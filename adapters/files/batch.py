@@ -88,8 +88,11 @@ def read_batch_file(path: Path, ukprn: str) -> BatchFile:
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
             unknown = [c for c in header if c not in COLUMNS]
-            missing = [c for c in ("GivenName", "FamilyName", "DateOfBirth", "Gender", "LastKnownPostCode",
-                                   "VerificationType") if c not in header]  # fmt: skip
+            missing = [
+                c
+                for c in ("GivenName", "FamilyName", "DateOfBirth", "Gender", "LastKnownPostCode", "VerificationType")
+                if c not in header
+            ]
             if unknown or missing:
                 raise BatchFileError(f"{path.name}: header has unknown columns {unknown} / lacks {missing}")
             rows = [_row(path.stem, n, raw, ukprn) for n, raw in enumerate(reader, start=1)]

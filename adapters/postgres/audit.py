@@ -10,9 +10,24 @@ from hub.audit import GENESIS_HASH, ChainHead, ChainKeys, LinkedEntry, require_s
 from hub.ports import AuditEntry
 
 CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
-_APPEND_COLUMNS = ("seq", "at", "recipient", "uln", "what", "purpose", "decision", "reason", "fields",
-                   "correlation_id", "agreement_id", "agreement_version", "consent_version", "prev_hash",
-                   "hash", "key_id")  # fmt: skip
+_APPEND_COLUMNS = (
+    "seq",
+    "at",
+    "recipient",
+    "uln",
+    "what",
+    "purpose",
+    "decision",
+    "reason",
+    "fields",
+    "correlation_id",
+    "agreement_id",
+    "agreement_version",
+    "consent_version",
+    "prev_hash",
+    "hash",
+    "key_id",
+)
 
 _COLUMNS = (
     "at, recipient, uln, what, purpose, decision, reason, fields, correlation_id, agreement_id, agreement_version, "
@@ -64,9 +79,26 @@ async def append(conn: AnyConnection, entries: Sequence[AuditEntry], keys: Chain
     for entry in entries:
         seq += 1
         current = key.link(previous, entry)
-        rows.append((seq, entry.at, entry.recipient, entry.uln, entry.what, entry.purpose, entry.decision,
-                     entry.reason, list(entry.fields), entry.correlation_id, entry.agreement_id,
-                     entry.agreement_version, entry.consent_version, previous, current, key.key_id))  # fmt: skip
+        rows.append(
+            (
+                seq,
+                entry.at,
+                entry.recipient,
+                entry.uln,
+                entry.what,
+                entry.purpose,
+                entry.decision,
+                entry.reason,
+                list(entry.fields),
+                entry.correlation_id,
+                entry.agreement_id,
+                entry.agreement_version,
+                entry.consent_version,
+                previous,
+                current,
+                key.key_id,
+            )
+        )
         previous = current
     # COPY: a bulk message's thousand receipts are a thousand entries, written in one go.
     await conn.copy_records_to_table("audit_log", records=rows, columns=_APPEND_COLUMNS)

@@ -156,17 +156,34 @@ class PostgresLearningEvents:
                 ON CONFLICT (challenge_id) DO UPDATE
                     SET status = EXCLUDED.status, resolution = EXCLUDED.resolution, resolved_at = EXCLUDED.resolved_at
                 """,
-                c.challenge_id, c.event_id, c.uln, c.raised_by, c.reason, c.raised_at, c.status.value, c.resolution,
+                c.challenge_id,
+                c.event_id,
+                c.uln,
+                c.raised_by,
+                c.reason,
+                c.raised_at,
+                c.status.value,
+                c.resolution,
                 c.resolved_at,
-            )  # fmt: skip
+            )
         self._challenges.clear()
 
     async def _write_events(self, events: list[LearningEvent], now: datetime) -> None:
         columns: list[list[Any]] = [[] for _ in range(11)]
         for e in events:
-            row = (e.event_id, e.uln, e.kind.value, e.source_org, e.source_ref, e.version,
-                   json.dumps(e.fields, separators=(",", ":")), e.withdrawn, e.withdrawn_reason, e.under_challenge,
-                   e.loaded_at or now)  # fmt: skip
+            row = (
+                e.event_id,
+                e.uln,
+                e.kind.value,
+                e.source_org,
+                e.source_ref,
+                e.version,
+                json.dumps(e.fields, separators=(",", ":")),
+                e.withdrawn,
+                e.withdrawn_reason,
+                e.under_challenge,
+                e.loaded_at or now,
+            )
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         # One statement for the lot; loaded_at (DateLoaded) is kept from the first save.

@@ -75,10 +75,17 @@ class PostgresSharing:
                                    status)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """,
-            agreement.agreement_id, agreement.version, agreement.partner, sorted(agreement.purposes),
-            sorted(f.value for f in agreement.feeds), sorted(agreement.fields), agreement.scope.value,
-            agreement.valid_from, agreement.valid_to, agreement.status.value,
-        )  # fmt: skip
+            agreement.agreement_id,
+            agreement.version,
+            agreement.partner,
+            sorted(agreement.purposes),
+            sorted(f.value for f in agreement.feeds),
+            sorted(agreement.fields),
+            agreement.scope.value,
+            agreement.valid_from,
+            agreement.valid_to,
+            agreement.status.value,
+        )
         self._agreements = None
 
     async def consents(self, ulns: Sequence[str]) -> dict[str, Consent]:
@@ -109,10 +116,14 @@ class PostgresSharing:
                 nominations = EXCLUDED.nominations, chose_sharing = EXCLUDED.chose_sharing, updated_at = now()
             WHERE consent.version = EXCLUDED.version - 1
             """,
-            consent.uln, consent.version, consent.sharing,
-            sorted(consent.restricted) if consent.restricted is not None else None, consent.basic_only,
-            json.dumps({o: d.isoformat() for o, d in consent.nominations.items()}), consent.chose_sharing,
-        )  # fmt: skip
+            consent.uln,
+            consent.version,
+            consent.sharing,
+            sorted(consent.restricted) if consent.restricted is not None else None,
+            consent.basic_only,
+            json.dumps({o: d.isoformat() for o, d in consent.nominations.items()}),
+            consent.chose_sharing,
+        )
         if status.endswith(" 0"):
             raise TransientError(f"consent of a learner changed concurrently (version {consent.version} not applied)")
 
@@ -189,8 +200,14 @@ class PostgresSharing:
     async def add_notice(self, notice: NoticeRecord) -> None:
         await self._conn.execute(
             "INSERT INTO notice (notice_id, partner, kind, uln, keys, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            notice.notice_id, notice.partner, notice.kind, notice.uln, list(notice.keys), notice.reason, notice.at,
-        )  # fmt: skip
+            notice.notice_id,
+            notice.partner,
+            notice.kind,
+            notice.uln,
+            list(notice.keys),
+            notice.reason,
+            notice.at,
+        )
 
     async def acknowledge(self, partner: str, notice_ids: Sequence[str], at: datetime) -> list[str]:
         wanted = [i for i in notice_ids if _is_uuid(i)]
@@ -234,8 +251,19 @@ class PostgresSharing:
         self._delivered.clear()
         columns: list[list[Any]] = [[] for _ in range(11)]
         for r in records:
-            row = (r.partner, r.uln, r.feed.value, r.key, r.version, list(r.fields), r.agreement_id,
-                   r.agreement_version, r.consent_version, r.purpose, r.at)  # fmt: skip
+            row = (
+                r.partner,
+                r.uln,
+                r.feed.value,
+                r.key,
+                r.version,
+                list(r.fields),
+                r.agreement_id,
+                r.agreement_version,
+                r.consent_version,
+                r.purpose,
+                r.at,
+            )
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         # text[][] cannot hold rows of different lengths: fields travel as JSON arrays.
