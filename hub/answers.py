@@ -13,6 +13,7 @@ from contracts.plr import ItemOutcome
 from hub.matching import ScoredLearner
 from hub.model import Learner
 from hub.policy import Feed, Grant, Offer
+from hub.vocabulary import What
 
 DESCRIPTIONS = {
     ResponseCode.NO_MATCH: "No match",
@@ -160,7 +161,7 @@ class PortalDraft:
 
     answer: Contract
     uln: str | None
-    what: str
+    what: What
     events: tuple[Contract, ...] = ()
     notices: tuple[Notice, ...] = ()
 

@@ -33,6 +33,7 @@ from hub.linking import resolve_master
 from hub.model import Organisation
 from hub.policy import Consent, Denial, Grant
 from hub.ports import AuditEntry, UnitOfWork
+from hub.vocabulary import What
 
 
 def view(consent: Consent) -> ConsentView:
@@ -59,21 +60,21 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any, now
     master = await _master(uow, uln)
     if master is None:
         answer = ConsentAnswer(request_type=kind, uln=uln, outcome="refused", reason=f"no learner has ULN {uln}")
-        return PortalDraft(answer, uln, "consent.answer")
+        return PortalDraft(answer, uln, What.CONSENT_ANSWER)
     ctx = await sharing_context(uow, [master], now.date())
     current = ctx.consent(master)
     wanted = change(current)
     if isinstance(wanted, str):
         answer = ConsentAnswer(request_type=kind, uln=master, outcome="refused", reason=wanted, consent=view(current))
-        return PortalDraft(answer, master, "consent.answer")
+        return PortalDraft(answer, master, What.CONSENT_ANSWER)
     if replace(wanted, version=current.version) == current:
         answer = ConsentAnswer(request_type=kind, uln=master, outcome="unchanged", consent=view(current))
-        return PortalDraft(answer, master, "consent.answer")
+        return PortalDraft(answer, master, What.CONSENT_ANSWER)
     saved = replace(wanted, version=current.version + 1)
     await uow.sharing.save_consent(saved)
     await feeds.recheck(uow, now, ulns=[master])
     answer = ConsentAnswer(request_type=kind, uln=master, outcome="applied", consent=view(saved))
-    return PortalDraft(answer, master, "consent.answer")
+    return PortalDraft(answer, master, What.CONSENT_ANSWER)
 
 
 async def set_sharing(uow: UnitOfWork, sender: Organisation, request: SetSharing, now: datetime) -> PortalDraft:
@@ -122,7 +123,7 @@ async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRec
     master = await _master(uow, request.uln)
     learner = await uow.learners.get(master) if master else None
     if learner is None:
-        return PortalDraft(OwnRecord(uln=request.uln, found=False), request.uln, "learner.record")
+        return PortalDraft(OwnRecord(uln=request.uln, found=False), request.uln, What.OWN_RECORD)
     _, entries = await plr.record_of(uow, learner.uln)
     ctx = await sharing_context(uow, [learner.uln], today)
     details = learner.details.model_dump(mode="json", exclude_none=True)
@@ -133,7 +134,7 @@ async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRec
         events=[plr.view(e) for e in entries],
         consent=view(ctx.consent(learner.uln)),
     )
-    return PortalDraft(record, learner.uln, "learner.record")
+    return PortalDraft(record, learner.uln, What.OWN_RECORD)
 
 
 async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, now: datetime) -> PortalDraft:
@@ -145,7 +146,7 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, n
     if learner is None or organisation is None:
         why = "no such learner" if learner is None else f"no organisation {request.org_id}"
         return PortalDraft(
-            Preview(uln=request.uln, org_id=request.org_id, refused={"all": why}), request.uln, "learner.preview"
+            Preview(uln=request.uln, org_id=request.org_id, refused={"all": why}), request.uln, What.PREVIEW
         )
     _, entries = await plr.record_of(uow, learner.uln)
     offers = [*(feeds.entry_offer(e) for e in entries if not e.withdrawn), feeds.details_offer(learner)]
@@ -169,7 +170,7 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, n
     return PortalDraft(
         Preview(uln=learner.uln, org_id=organisation.org_id, items=items, refused=refused),
         learner.uln,
-        "learner.preview",
+        What.PREVIEW,
     )
 
 
@@ -196,4 +197,4 @@ async def read_disclosures(
     learner = await uow.learners.get(master)
     ulns = [master, *(learner.linked_ulns if learner else [])]
     entries = [_entry(e) for e in await uow.audit.about(ulns)]
-    return PortalDraft(Disclosures(uln=master, entries=entries), master, "learner.disclosures")
+    return PortalDraft(Disclosures(uln=master, entries=entries), master, What.DISCLOSURES)

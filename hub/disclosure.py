@@ -8,7 +8,6 @@ outbound message from those decisions and audit each one, allowed or refused.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from contracts.base import Contract
 from contracts.codes import OrganisationKind, ResponseCode
@@ -47,32 +46,7 @@ from hub.model import Learner, Organisation
 from hub.policy import Agreement, Consent, Feed, Grant, Offer, Ruling
 from hub.ports import AuditEntry, DeliveryRecord, NoticeRecord, OutboundMessage, UnitOfWork
 from hub.routing import OUTBOUND_EXCHANGE
-
-
-class Purpose(StrEnum):
-    REGISTRATION = "registration"  # answering a provider's own Learner Register request
-    REJECTION = "rejection"  # telling a sender what was wrong with its message
-    VERIFICATION = "verification"  # an awarding organisation checking a learner before sending results
-    RECEIPT = "receipt"  # telling a sender what became of the records it sent
-    CHALLENGE = "challenge"  # a learner's challenge of a PLR entry, to its sender and back
-    OPERATOR_SUPPORT = "operator_support"  # an operator reading a record to support a learner
-    RECALL = "recall"  # telling a partner to delete or re-key what it holds
-    LEARNER_ACCESS = "learner_access"  # a learner reading their own record, choices and log
-
-
-class What(StrEnum):
-    REGISTER_VIEW = "learner.register_view"
-    MATCH_CANDIDATE = "learner.match_candidate"
-    ANSWER = "learner.answer"  # the answer itself: response code, no learner data
-    REJECTION = "message.rejected"
-    VERIFICATION = "learner.verification"  # a response code and the (master) ULN, nothing else
-    RECEIPT = "plr.receipt"  # the outcome of a record the recipient sent, and the ULN it is held under
-    CHALLENGE_NOTICE = "plr.challenge_notice"
-    CHALLENGE_ANSWER = "plr.challenge_answer"
-    CHALLENGE_OUTCOME = "plr.challenge_outcome"
-    FULL_RECORD = "plr.full_record"
-    UPDATE = "learner.update"  # not a disclosure: a provider changed (or tried to) the learner's details
-
+from hub.vocabulary import Purpose, What, feed_item, notice_item
 
 # Which kind of organisation may receive each of the PLR's messages, and for what purpose.
 DETAILS_KEY = "details"  # what a partner holds of a learner's details is filed under this key
@@ -485,7 +459,7 @@ async def show_log(uow: UnitOfWork, operator: str, uln: str, at: datetime) -> tu
             at=at,
             recipient=operator,
             uln=master,
-            what="audit.log",
+            what=What.AUDIT_LOG.value,
             purpose=Purpose.OPERATOR_SUPPORT.value,
             decision="allowed",
             reason="",
@@ -555,7 +529,7 @@ async def sharing_context(uow: UnitOfWork, ulns: Sequence[str], today: date) -> 
 
 
 def _what(offer: Offer) -> str:
-    return f"feed.{offer.feed}:{offer.event_id or 'details'}"
+    return feed_item(offer.feed, offer.event_id)
 
 
 async def rule(
@@ -715,7 +689,7 @@ async def notify_partner(
             at,
             partner.org_id,
             uln,
-            f"notice.{notice.kind}:{','.join(notice.event_ids)}",
+            notice_item(notice.kind, notice.event_ids),
             stamp.purpose if stamp else Purpose.RECALL.value,
             "allowed",
             notice.reason,
@@ -741,7 +715,7 @@ async def send_to_portal(
     portal: Organisation,
     uln: str | None,
     answer: Contract,
-    what: str,
+    what: What,
     at: datetime,
     correlation_id: str,
 ) -> None:
@@ -755,7 +729,7 @@ async def send_to_portal(
             at,
             portal.org_id,
             uln,
-            what,
+            what.value,
             Purpose.LEARNER_ACCESS.value,
             "allowed" if isinstance(decision, Allowed) else "refused",
             decision.reason if isinstance(decision, Refused) else "",

@@ -18,6 +18,7 @@ from adapters.postgres.dead_letter_quota import DeadLetterQuota, QuotaUse
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit import dead_letters
 from hub.ports import AuditEntry
+from hub.vocabulary import What
 
 app = typer.Typer(help="Dead letters: messages the hub refused or could not handle.", no_args_is_help=True)
 
@@ -94,7 +95,7 @@ async def _peek(op: Operator, index: DeadLetterIndex, limit: int, by: str) -> li
                 at=now,
                 recipient=by,
                 uln=None,
-                what="dead_letter.peek",
+                what=What.DEAD_LETTER_PEEK.value,
                 purpose="operations",
                 decision="allowed",
                 reason=f"read {len(peeked)} dead letters' bodies: {ids}"[:1000],
@@ -165,7 +166,7 @@ def _audit_entry(outcome: dead_letters.Replay, by: str) -> AuditEntry:
         at=datetime.now(UTC),
         recipient=by,
         uln=None,
-        what="dead_letter.replay",
+        what=What.DEAD_LETTER_REPLAY.value,
         purpose="operations",
         decision="refused" if outcome.refused else "allowed",
         reason=outcome.refused or f"replayed {outcome.message_type} as {outcome.sender} onto {outcome.queue}",

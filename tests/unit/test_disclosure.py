@@ -10,11 +10,12 @@ import pytest
 from contracts.codes import OrganisationKind, ResponseCode
 from contracts.learner import Candidate, FindLearnerByUln, LearnerAnswer, LearnerView, RegisterLearner
 from hub.answers import AnswerDraft
-from hub.disclosure import Allowed, Purpose, Refused, What, decide, send_answer
+from hub.disclosure import Allowed, Refused, decide, send_answer
 from hub.inbound import handle_inbound
 from hub.model import Organisation, OrganisationStatus
 from hub.ports import AuditEntry
 from hub.routing import OUTBOUND_EXCHANGE
+from hub.vocabulary import Purpose, What
 
 from .builders import awarding_organisation, fresh_uln, inbound, learner, provider, register_body
 from .fakes import FakeUnitOfWorkFactory
