@@ -30,6 +30,7 @@ from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.consumer import register_consumer
 from adapters.rabbit.nodes import node_urls, nodes_broker, nodes_connection
+from adapters.rabbit.replication import check_replicas
 from adapters.rabbit.topology import (
     FEEDS_QUEUE,
     RECORDS_QUEUE,
@@ -61,6 +62,24 @@ async def _route_unrouted(s: Settings) -> None:
         log.error("could not set the policy that answers unroutable messages", error=str(e)[:300])
     finally:
         await admin.close()
+
+
+async def warn_of_short_replicas(s: Settings) -> list[str]:
+    """Log an error for each quorum queue with fewer replicas than it should have (replication.py).
+
+    The hub runs on: a queue short of replicas still works, it is one node's loss from losing
+    messages, which is what an operator must hear now, not after the node has gone."""
+    admin = BrokerAdmin(s.rabbit_management_url, s.rabbit_management_user, s.rabbit_management_password, s.vhost)
+    try:
+        _, nodes, problems = await check_replicas(admin)
+    except BrokerAdminError as e:
+        log.error("could not check the replicas of the hub's queues", error=str(e)[:300])
+        return []
+    finally:
+        await admin.close()
+    for problem in problems:
+        log.error("quorum queue short of replicas: run `hub broker replicas`", problem=problem, nodes=len(nodes))
+    return problems
 
 
 def hub_user(settings: Settings) -> str:
@@ -161,6 +180,7 @@ class Hub:
         async with self.pool.acquire() as conn:
             for org in await PostgresOrganisations(conn).list():
                 await declare_outbound_queue(self.channel, org.org_id)
+        await warn_of_short_replicas(s)
         relay = OutboxRelay(self.pool, self.channel, hub_user(s), s.relay_batch_size)
         self._on_commit = relay.committed
         task = asyncio.create_task(relay.run(), name="outbox-relay")

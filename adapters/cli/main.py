@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from adapters.bootstrap import Hub
-from adapters.cli import batch, dead, dsa, learners, org, plr
+from adapters.cli import batch, broker, dead, dsa, learners, org, plr
 from adapters.cli.context import run, settings
 from adapters.cli.notices import notices
 from adapters.postgres.migrate import apply_migrations, ensure_database
@@ -23,6 +23,7 @@ app.add_typer(dead.app, name="dead")
 app.add_typer(learners.app, name="learners")
 app.add_typer(plr.app, name="plr")
 app.add_typer(dsa.app, name="dsa")
+app.add_typer(broker.app, name="broker")
 app.command("notices")(notices)
 uln_app = typer.Typer(help="ULN rules.", no_args_is_help=True)
 app.add_typer(uln_app, name="uln")

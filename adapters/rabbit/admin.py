@@ -3,9 +3,13 @@
 Each organisation publishes as its own user: it may write only to `lrs.inbound`, only with
 routing keys that start with its own id (topic permissions), and read only its own queue.
 The broker checks the AMQP `user_id` against that user, which is what the hub trusts.
+
+In a cluster every node serves the same management API: given several base URLs
+(LRS_RABBIT_MANAGEMENT_URL, comma-separated), a call goes to the first that answers.
 """
 
 import re
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
@@ -32,22 +36,59 @@ class BrokerAdminError(Exception):
     """Raised when the management API refuses or cannot be reached."""
 
 
+@dataclass(frozen=True)
+class Replicas:
+    """Where a quorum queue's replicas are: its members, those of them online, and its leader."""
+
+    queue: str
+    members: tuple[str, ...]
+    online: tuple[str, ...]
+    leader: str | None
+
+
 class BrokerAdmin:
     def __init__(self, base_url: str, user: str, password: str, vhost: str) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/api", auth=(user, password), timeout=10)
+        self._bases = [u.strip().rstrip("/") + "/api" for u in base_url.split(",") if u.strip()]
+        self._client = httpx.AsyncClient(auth=(user, password), timeout=10)
         self._vhost = quote(vhost, safe="")
 
     async def close(self) -> None:
         await self._client.aclose()
 
+    async def _request(self, method: str, path: str, json: object = None) -> httpx.Response:
+        """The first node's answer; a node that cannot be reached passes the call to the next."""
+        error: httpx.TransportError | None = None
+        for i, base in enumerate(self._bases):
+            try:
+                response = await self._client.request(method, base + path, json=json)
+            except httpx.TransportError as e:
+                error = e
+                continue
+            if i:  # the node that answered goes first from now on
+                self._bases = self._bases[i:] + self._bases[:i]
+            return response
+        raise BrokerAdminError(f"RabbitMQ management API unreachable: {error}")
+
     async def _call(self, method: str, path: str, json: object = None) -> httpx.Response:
-        try:
-            response = await self._client.request(method, path, json=json)
-        except httpx.HTTPError as e:
-            raise BrokerAdminError(f"RabbitMQ management API unreachable: {e}") from e
+        response = await self._request(method, path, json)
         if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
             raise BrokerAdminError(f"{method} {path}: {response.status_code} {response.text}")
         return response
+
+    async def nodes(self) -> list[str]:
+        """The cluster's running nodes."""
+        return sorted(n["name"] for n in (await self._call("GET", "/nodes")).json() if n.get("running"))
+
+    async def replicas(self) -> list[Replicas]:
+        """Every quorum queue of the hub's vhost, with where its replicas are."""
+        queues = (await self._call("GET", f"/queues/{self._vhost}")).json()
+        return [
+            Replicas(
+                q["name"], tuple(sorted(q.get("members", ()))), tuple(sorted(q.get("online", ()))), q.get("leader")
+            )
+            for q in queues
+            if q.get("type") == "quorum"
+        ]
 
     async def ensure_vhost(self) -> None:
         await self._call("PUT", f"/vhosts/{self._vhost}")
@@ -123,10 +164,7 @@ class BrokerAdmin:
 
     async def policy(self, name: str) -> dict[str, object] | None:
         """A policy's definition on the hub's vhost, or None."""
-        try:
-            response = await self._client.get(f"/policies/{self._vhost}/{quote(name, safe='')}")
-        except httpx.HTTPError as e:
-            raise BrokerAdminError(f"RabbitMQ management API unreachable: {e}") from e
+        response = await self._request("GET", f"/policies/{self._vhost}/{quote(name, safe='')}")
         if response.status_code == 404:
             return None
         if response.status_code >= 400:

@@ -13,11 +13,12 @@ import pytest
 from yarl import URL
 
 from adapters.bootstrap import Hub
+from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.rabbit.nodes import node_urls
 from adapters.settings import Settings
+from bench.private_servers import free_port
 from tests.integration.conftest import OrgLogin
 from tests.integration.mis import Mis, body, register
-from tests.integration.private_postgres import free_port
 from tests.integration.test_outage_holds import PEOPLE
 
 REGISTER = "learner.register.v1"
@@ -97,3 +98,21 @@ async def test_the_node_the_hub_is_on_dies_and_the_hub_carries_on_on_another(
 
     assert sorted(a.correlation_id or "" for a in answered) == sorted([first, *later])
     assert {body(a)["response_code"] for a in answered} == {"WSRC0005"}
+
+
+async def test_the_management_api_is_asked_of_the_next_node_when_one_is_down(hub: Hub, settings: Settings) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    admin = BrokerAdmin(f"{dead},{settings.rabbit_management_url}", "guest", "guest", settings.vhost)
+    try:
+        assert await admin.nodes()  # answered by the live one
+        queues = await admin.replicas()
+        assert {q.queue for q in queues} >= {"lrs.registration", "lrs.dead"}
+        assert {len(q.members) for q in queues} == {1}  # one node here: one replica each
+    finally:
+        await admin.close()
+    with pytest.raises(BrokerAdminError, match="unreachable"):
+        alone = BrokerAdmin(dead, "guest", "guest", settings.vhost)
+        try:
+            await alone.nodes()
+        finally:
+            await alone.close()

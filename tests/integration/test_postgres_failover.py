@@ -2,7 +2,7 @@
 hosts (`target_session_attrs=read-write`), carries on on the new primary by itself; every
 request is answered once, nothing committed is lost, nothing is applied twice (issue 12, item 4).
 
-Private servers (tests/integration/private_postgres.py), never the machine's own.
+Private servers (bench/private_servers.py), never the machine's own.
 """
 
 import asyncio
@@ -14,9 +14,9 @@ import pytest
 
 from adapters.bootstrap import Hub
 from adapters.settings import Settings
+from bench.private_servers import ReplicatedPostgres
 from tests.integration.conftest import OrgLogin
 from tests.integration.mis import Mis, body, register
-from tests.integration.private_postgres import ReplicatedPostgres
 
 REGISTER = "learner.register.v1"
 
