@@ -1,7 +1,7 @@
 # The two commands a new user needs: `make demo` and `make test`.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: demo test install services lint check-docs
+.PHONY: demo test install services lint faults
 
 install: tools/node_modules/.package-lock.json  ## Python (uv, locked) and Node tools (AsyncAPI CLI, Compose schema)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -24,3 +24,6 @@ lint: install  ## ruff (lint and format) and mypy --strict
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+
+faults: install services  ## the fault harness: private PostgreSQL and RabbitMQ cluster, every fault under load
+	$(UV) run python bench/faults.py
