@@ -49,7 +49,12 @@ def ensure_database(database_url: str) -> bool:
     with psycopg.connect(_server(database_url), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            # Another hub process starting at the same moment created it between the check and
+            # here (the catalogue's unique index is what tells the loser): it exists, as wanted.
+            return False
         return True
 
 
