@@ -183,7 +183,10 @@ class Client:
         self._channel = await self._connection.channel(publisher_confirms=True)
         reading = await self._connection.channel()
         await reading.set_qos(prefetch_count=200)
-        queue = await reading.get_queue(f"lrs.out.{self.org_id}", ensure=False)
+        # Declared (passively: the organisation may not configure it) rather than got: aio-pika's
+        # robust channel restores the consumers of the queues it declared, and only those, once it
+        # reconnects; a queue got with get_queue(ensure=False) is consumed no more after a restart.
+        queue = await reading.declare_queue(f"lrs.out.{self.org_id}", passive=True)
         await queue.consume(self._on_answer)
 
     async def close(self) -> None:
@@ -630,6 +633,16 @@ async def kill_other_node(world: World) -> None:
     await _node_down(world.other_node, "kill", world.node_down_s)
 
 
+async def kill_every_node(world: World) -> None:
+    """The whole broker killed at once (every node, the clients' too) and started again."""
+    await asyncio.sleep(2)
+    for node in world.rabbit.nodes:
+        await asyncio.to_thread(node.kill)
+    await asyncio.sleep(world.node_down_s)
+    await asyncio.gather(*(asyncio.to_thread(node.start) for node in world.rabbit.nodes))
+    log("every node started again")
+
+
 def _restart_database(mode: str) -> Fault:
     async def fault(world: World) -> None:
         await asyncio.sleep(2)
@@ -683,6 +696,7 @@ SCENARIOS: dict[str, Fault] = {
     "node_stop_hubs": stop_hub_node,
     "node_kill_hubs": kill_hub_node,
     "node_kill_other": kill_other_node,
+    "broker_kill_every_node": kill_every_node,
     "db_restart_fast": _restart_database("fast"),
     "db_restart_immediate": _restart_database("immediate"),
     "db_paused_20s": pause_database,

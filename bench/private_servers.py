@@ -169,7 +169,12 @@ class RabbitNode:
         _as_rabbitmq(self.env, "rabbitmq-server", "-detached")
         # `wait` polls the pid file the node writes, then its boot: a node not yet up answers
         # other commands "unavailable".
-        self.ctl("wait", "--timeout", "120", str(self.home / "node.pid"))
+        try:
+            self.ctl("wait", "--timeout", "120", str(self.home / "node.pid"))
+        except subprocess.CalledProcessError as e:
+            logs = sorted((self.home / "log").glob("*.log"))
+            tail = logs[-1].read_text(errors="replace").splitlines()[-40:] if logs else []
+            raise RuntimeError(f"{self.node} did not start: {e.stdout}{e.stderr}\n" + "\n".join(tail)) from e
 
     def ctl(self, *args: str) -> str:
         return _as_rabbitmq(self.env, "rabbitmqctl", "-n", self.node, *args)
