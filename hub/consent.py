@@ -26,12 +26,12 @@ from contracts.sharing import (
     SetSharing,
     WithdrawNomination,
 )
-from hub import feeds, plr, policy
+from hub import feeds, plr
 from hub.answers import PortalDraft
-from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
+from hub.disclosure import DETAILS_KEY, Allowed, Refused, decide, delivered_item, sharing_context
 from hub.linking import resolve_master
 from hub.model import Organisation
-from hub.policy import Consent, Denial, Grant
+from hub.policy import Consent
 from hub.ports import AuditEntry, UnitOfWork
 from hub.vocabulary import What
 
@@ -157,15 +157,15 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, n
     purposes = sorted(agreement.purposes) if agreement else ["none"]
     items, refused = [], {}
     for offer in offers:
-        rulings = [
-            policy.decide(organisation, ctx.agreements, ctx.consent(learner.uln), offer, p, today) for p in purposes
-        ]
-        grant = next((r for r in rulings if isinstance(r, Grant)), None)
+        # What the gate would decide, not a disclosure to the organisation: nothing is audited
+        # but the preview itself, sent to the learner.
+        decisions = [await decide(uow, organisation, learner.uln, offer, p, ctx) for p in purposes]
+        grant = next((d.grant for d in decisions if isinstance(d, Allowed) and d.grant is not None), None)
         if grant is not None:
             items.append(delivered_item(offer, grant))
         else:
-            denial = rulings[0]
-            assert isinstance(denial, Denial)
+            denial = decisions[0]
+            assert isinstance(denial, Refused)
             refused[f"{offer.feed}:{offer.event_id or DETAILS_KEY}"] = denial.reason
     return PortalDraft(
         Preview(uln=learner.uln, org_id=organisation.org_id, items=items, refused=refused),

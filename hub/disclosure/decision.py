@@ -137,7 +137,8 @@ async def decide(
     A partner's item (`what` an Offer) is decided under `sharing`, the agreements and consents."""
     if isinstance(what, Offer):
         assert sharing is not None, "a partner's item is decided under its agreements and the learner's consent"
-        return _decide_offer(recipient, what, purpose, sharing)
+        # The learner's choices decide, whichever of their ULNs the entry is filed under.
+        return _decide_offer(recipient, learner if isinstance(learner, str) else what.uln, what, purpose, sharing)
     if what in _NO_LEARNER_DATA and learner is None:
         return Allowed(None, ())
     rule = _RULES.get(what, _REGISTER)
@@ -169,9 +170,9 @@ async def _decide_register(
     return Refused(f"no policy lets a provider receive {what}")
 
 
-def _decide_offer(partner: Organisation, offer: Offer, purpose: str, ctx: SharingContext) -> Decision:
-    """hub/policy.py's rules, and the agreement and consent versions the decision relied on."""
-    consent = ctx.consent(offer.uln)
+def _decide_offer(partner: Organisation, uln: str, offer: Offer, purpose: str, ctx: SharingContext) -> Decision:
+    """hub/policy.py's rules under learner `uln`'s consent, and the agreement and consent versions relied on."""
+    consent = ctx.consent(uln)
     ruling = policy.decide(partner, ctx.agreements, consent, offer, purpose, ctx.today)
     if isinstance(ruling, Grant):
         a = ruling.agreement
