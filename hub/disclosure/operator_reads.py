@@ -4,7 +4,7 @@ from datetime import datetime
 
 from contracts.plr import LearningEventView
 from hub import plr
-from hub.linking import resolve_master
+from hub.linking import ulns_of
 from hub.ports import AuditEntry, UnitOfWork
 from hub.vocabulary import Purpose, What
 
@@ -34,9 +34,8 @@ async def show_record(
 
 async def show_log(uow: UnitOfWork, operator: str, uln: str, at: datetime) -> tuple[str, list[AuditEntry]]:
     """An operator reads every audit entry about a learner (master and linked ULNs): audited too."""
-    learner, _ = await resolve_master(uow, uln)
-    master = learner.uln if learner else uln
-    entries = await uow.audit.about([master, *(learner.linked_ulns if learner else [])])
+    master, ulns = await ulns_of(uow, uln)
+    entries = await uow.audit.about(ulns)
     entry = AuditEntry.of(
         allowed=True,
         at=at,
