@@ -102,7 +102,7 @@ from contracts.sharing import (
     Subscribe,
     SubscriptionAnswer,
 )
-from hub import agreements
+from hub import agreements, clock
 from hub.model import Organisation
 from hub.policy import Agreement, Feed, Scope
 from hub.routing import EVENTS_EXCHANGE, INBOUND_EXCHANGE
@@ -625,7 +625,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         suspended = [p for p in the_partners if p.suspended]
         async with PostgresUnitOfWork(pool) as uow:
             for p in suspended:
-                if not (await agreements.suspend(uow, p.agreement_id)).applied:
+                if not (await agreements.suspend(uow, p.agreement_id, now=clock.now())).applied:
                     raise RuntimeError(f"agreement {p.agreement_id} not suspended")
             await uow.commit()
         setup_problems = await portal_choices(orgs[portal_org.org_id], [(u, m) for u, (m, _) in zip(

@@ -10,10 +10,11 @@ the new version no longer allows.
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from contracts.codes import OrganisationKind
 from contracts.sharing import purpose_problem
-from hub import clock, feeds
+from hub import feeds
 from hub.policy import Agreement, AgreementStatus
 from hub.ports import UnitOfWork
 
@@ -57,8 +58,9 @@ async def approve(uow: UnitOfWork, agreement: Agreement) -> AgreementChange:
     return AgreementChange(True, approved)
 
 
-async def change(uow: UnitOfWork, agreement_id: str, **changes: object) -> AgreementChange:
-    """A new version with `changes` (purposes, feeds, fields, scope, valid_from, valid_to, status)."""
+async def change(uow: UnitOfWork, agreement_id: str, *, now: datetime, **changes: object) -> AgreementChange:
+    """A new version with `changes` (purposes, feeds, fields, scope, valid_from, valid_to, status), made
+    at `now` (what partners may no longer hold is rechecked as of then)."""
     current = await _current(uow, agreement_id)
     if current is None:
         return AgreementChange(False, reason=f"no agreement {agreement_id}")
@@ -74,17 +76,17 @@ async def change(uow: UnitOfWork, agreement_id: str, **changes: object) -> Agree
     await uow.sharing.save_agreement(updated)
     # A suspension itself takes nothing back (feeds.may_keep), but a narrower version does, suspended or not.
     why = f"agreement {agreement_id} version {updated.version} no longer allows it"
-    recalls = await feeds.recheck(uow, clock.now(), partner=updated.partner, reason=why)
+    recalls = await feeds.recheck(uow, now, partner=updated.partner, reason=why)
     return AgreementChange(True, updated, recalls=recalls)
 
 
-async def suspend(uow: UnitOfWork, agreement_id: str) -> AgreementChange:
-    return await change(uow, agreement_id, status=AgreementStatus.SUSPENDED)
+async def suspend(uow: UnitOfWork, agreement_id: str, *, now: datetime) -> AgreementChange:
+    return await change(uow, agreement_id, now=now, status=AgreementStatus.SUSPENDED)
 
 
-async def resume(uow: UnitOfWork, agreement_id: str) -> AgreementChange:
-    return await change(uow, agreement_id, status=AgreementStatus.ACTIVE)
+async def resume(uow: UnitOfWork, agreement_id: str, *, now: datetime) -> AgreementChange:
+    return await change(uow, agreement_id, now=now, status=AgreementStatus.ACTIVE)
 
 
-async def revoke(uow: UnitOfWork, agreement_id: str) -> AgreementChange:
-    return await change(uow, agreement_id, status=AgreementStatus.REVOKED)
+async def revoke(uow: UnitOfWork, agreement_id: str, *, now: datetime) -> AgreementChange:
+    return await change(uow, agreement_id, now=now, status=AgreementStatus.REVOKED)

@@ -17,18 +17,12 @@ from contracts.plr import (
 )
 from hub import plr
 from hub.answers import Notice, OutcomesDraft, ReplyDraft
-from hub.linking import resolve_master
+from hub.linking import ulns_of
 from hub.model import Challenge, ChallengeStatus, Organisation
 from hub.ports import UnitOfWork
 
 _CONFIRM = "confirm"
 _WITHDRAWN = "the entry was withdrawn by the organisation that sent it: there is nothing left to challenge"
-
-
-async def _ulns_of(uow: UnitOfWork, uln: str) -> set[str]:
-    """The ULNs whose entries make up this learner's PLR: its master's and every linked one."""
-    learner, _ = await resolve_master(uow, uln)
-    return {uln} if learner is None else {learner.uln, *learner.linked_ulns}
 
 
 async def raise_challenge(
@@ -37,7 +31,8 @@ async def raise_challenge(
     """Mark the entry under challenge and tell the organisation that sent it."""
     event = await uow.plr.get(request.event_id)
     uln, event_id = request.uln, request.event_id
-    if event is None or event.uln not in await _ulns_of(uow, uln):
+    _, learners_ulns = await ulns_of(uow, uln)  # the ULNs whose entries make up this learner's PLR
+    if event is None or event.uln not in learners_ulns:
         # An entry of another learner is answered as unknown: the portal learns nothing of it.
         return ReplyDraft(ChallengeAnswer(uln=uln, event_id=event_id, outcome="unknown_event"), uln)
     if event.withdrawn:

@@ -26,12 +26,12 @@ from contracts.sharing import (
     SetSharing,
     WithdrawNomination,
 )
-from hub import feeds, plr, policy
+from hub import feeds, plr
 from hub.answers import PortalDraft
-from hub.disclosure import DETAILS_KEY, delivered_item, sharing_context
-from hub.linking import resolve_master
+from hub.disclosure import DETAILS_KEY, Allowed, Refused, decide, delivered_item, sharing_context
+from hub.linking import resolve_master, ulns_of
 from hub.model import Organisation
-from hub.policy import Consent, Denial, Grant
+from hub.policy import Consent
 from hub.ports import AuditEntry, UnitOfWork
 from hub.vocabulary import What
 
@@ -47,20 +47,15 @@ def view(consent: Consent) -> ConsentView:
     )
 
 
-async def _master(uow: UnitOfWork, uln: str) -> str | None:
-    """The ULN a learner's choices are held under: the master's, for a linked ULN."""
-    learner, _ = await resolve_master(uow, uln)
-    return learner.uln if learner is not None else None
-
-
 async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any, now: datetime) -> PortalDraft:
     """Apply `change(consent) -> consent`; if it changed anything, save it and recall what partners
     may no longer hold."""
     kind = request.message_type
-    master = await _master(uow, uln)
-    if master is None:
+    learner, _ = await resolve_master(uow, uln)  # a learner's choices are held under the master's ULN
+    if learner is None:
         answer = ConsentAnswer(request_type=kind, uln=uln, outcome="refused", reason=f"no learner has ULN {uln}")
         return PortalDraft(answer, uln, What.CONSENT_ANSWER)
+    master = learner.uln
     ctx = await sharing_context(uow, [master], now.date())
     current = ctx.consent(master)
     wanted = change(current)
@@ -120,8 +115,7 @@ async def withdraw_nomination(
 async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRecord, now: datetime) -> PortalDraft:
     """The learner's full record: register details, every PLR entry, their choices."""
     today = now.date()
-    master = await _master(uow, request.uln)
-    learner = await uow.learners.get(master) if master else None
+    learner, _ = await resolve_master(uow, request.uln)
     if learner is None:
         return PortalDraft(OwnRecord(uln=request.uln, found=False), request.uln, What.OWN_RECORD)
     _, entries = await plr.record_of(uow, learner.uln)
@@ -140,9 +134,8 @@ async def read_record(uow: UnitOfWork, sender: Organisation, request: ReadOwnRec
 async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, now: datetime) -> PortalDraft:
     """Exactly what `org_id` would receive today, under each purpose its agreement covers."""
     today = now.date()
-    master = await _master(uow, request.uln)
+    learner, _ = await resolve_master(uow, request.uln)
     organisation = await uow.organisations.get(request.org_id)
-    learner = await uow.learners.get(master) if master else None
     if learner is None or organisation is None:
         why = "no such learner" if learner is None else f"no organisation {request.org_id}"
         return PortalDraft(
@@ -157,15 +150,15 @@ async def preview(uow: UnitOfWork, sender: Organisation, request: PreviewView, n
     purposes = sorted(agreement.purposes) if agreement else ["none"]
     items, refused = [], {}
     for offer in offers:
-        rulings = [
-            policy.decide(organisation, ctx.agreements, ctx.consent(learner.uln), offer, p, today) for p in purposes
-        ]
-        grant = next((r for r in rulings if isinstance(r, Grant)), None)
+        # What the gate would decide, not a disclosure to the organisation: nothing is audited
+        # but the preview itself, sent to the learner.
+        decisions = [await decide(uow, organisation, learner.uln, offer, p, ctx) for p in purposes]
+        grant = next((d.grant for d in decisions if isinstance(d, Allowed) and d.grant is not None), None)
         if grant is not None:
             items.append(delivered_item(offer, grant))
         else:
-            denial = rulings[0]
-            assert isinstance(denial, Denial)
+            denial = decisions[0]
+            assert isinstance(denial, Refused)
             refused[f"{offer.feed}:{offer.event_id or DETAILS_KEY}"] = denial.reason
     return PortalDraft(
         Preview(uln=learner.uln, org_id=organisation.org_id, items=items, refused=refused),
@@ -193,8 +186,6 @@ async def read_disclosures(
     uow: UnitOfWork, sender: Organisation, request: ReadDisclosures, now: datetime
 ) -> PortalDraft:
     """Every decision about the learner (and any ULN linked to them), allowed or refused."""
-    master = await _master(uow, request.uln) or request.uln
-    learner = await uow.learners.get(master)
-    ulns = [master, *(learner.linked_ulns if learner else [])]
+    master, ulns = await ulns_of(uow, request.uln)
     entries = [_entry(e) for e in await uow.audit.about(ulns)]
     return PortalDraft(Disclosures(uln=master, entries=entries), master, What.DISCLOSURES)

@@ -4,6 +4,7 @@ A linked ULN is never reused and stays valid forever: every answer about it give
 (WSRC0022). Merging re-points anything already linked to the duplicate, so links never chain.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contracts.learner import LearnersMerged, LearnersUnmerged
@@ -23,14 +24,34 @@ class LinkOutcome:
     reason: str = ""
 
 
-async def resolve_master(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
-    """The learner `uln` names, following a linked ULN to its master; and whether it was linked.
+def _master_uln(learner: Learner | None) -> str | None:
+    """The master a linked learner resolves to; None for an active learner, or none at all.
 
     Links never chain (a merge re-points them), so one step reaches the master."""
-    learner = await uow.learners.get(uln)
     if learner is not None and learner.status == LearnerStatus.LINKED and learner.master_uln:
-        return await uow.learners.get(learner.master_uln), True
-    return learner, False
+        return learner.master_uln
+    return None
+
+
+async def resolve_master(uow: UnitOfWork, uln: str) -> tuple[Learner | None, bool]:
+    """The learner `uln` names, following a linked ULN to its master; and whether it was linked."""
+    learner = await uow.learners.get(uln)
+    master = _master_uln(learner)
+    return (await uow.learners.get(master), True) if master else (learner, False)
+
+
+def resolve_master_among(uln: str, learners: Mapping[str, Learner]) -> tuple[Learner | None, bool]:
+    """`resolve_master` among learners already read (with the masters of any linked among them)."""
+    learner = learners.get(uln)
+    master = _master_uln(learner)
+    return (learners.get(master), True) if master else (learner, False)
+
+
+async def ulns_of(uow: UnitOfWork, uln: str) -> tuple[str, list[str]]:
+    """The ULN a learner's data is filed under (the master's, for a linked ULN; `uln` itself when no
+    learner has it), and every ULN of theirs: the master's first, then each linked one."""
+    learner, _ = await resolve_master(uow, uln)
+    return (learner.uln, [learner.uln, *learner.linked_ulns]) if learner else (uln, [uln])
 
 
 async def merge_learners(uow: UnitOfWork, master_uln: str, linked_uln: str) -> LinkOutcome:

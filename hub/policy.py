@@ -1,7 +1,8 @@
 """The disclosure policy for partners: data sharing agreements and learners' choices, as rules.
 
-`decide` is the whole rule; everything a partner receives (feeds, backfills, record
-requests, previews) asks it, item by item. In order:
+`decide` is the whole rule; the disclosure gate (hub/disclosure/decision.py) applies it to
+everything a partner receives (feeds, backfills, record requests, previews), item by item, and
+`feeds.may_keep` to what a partner already holds. In order:
 
 1. The recipient is an active organisation of kind partner.
 2. It has an agreement in force today (active, valid_from <= today <= valid_to) that covers

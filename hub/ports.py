@@ -68,6 +68,42 @@ class AuditEntry:
     agreement_version: int | None = None
     consent_version: int | None = None
 
+    @classmethod
+    def of(
+        cls,
+        *,
+        allowed: bool,
+        at: datetime,
+        recipient: str,
+        what: str,
+        purpose: str,
+        uln: str | None = None,
+        reason: str = "",
+        fields: tuple[str, ...] = (),
+        correlation_id: str | None = None,
+        agreement_id: str | None = None,
+        agreement_version: int | None = None,
+        consent_version: int | None = None,
+    ) -> "AuditEntry":
+        """The one way to make an entry: by name, `what` and `purpose` from hub/vocabulary.py.
+
+        They are stored as plain strings (a StrEnum's value), so that an entry read back from the
+        log equals the one written, and hashes the same."""
+        return cls(
+            at=at,
+            recipient=recipient,
+            uln=uln,
+            what=str(what),
+            purpose=str(purpose),
+            decision="allowed" if allowed else "refused",
+            reason=reason,
+            fields=fields,
+            correlation_id=correlation_id,
+            agreement_id=agreement_id,
+            agreement_version=agreement_version,
+            consent_version=consent_version,
+        )
+
 
 @dataclass(frozen=True)
 class Subscription:

@@ -24,7 +24,8 @@ from contracts.plr import VerifyItem, VerifyLearner, VerifyLearners
 from hub.answers import Attempt, VerificationDraft, VerifiedItem
 from hub.attempts import Attempts
 from hub.bulk import InvalidItem
-from hub.model import Learner, LearnerStatus, Organisation
+from hub.linking import resolve_master_among
+from hub.model import Learner, Organisation
 from hub.normalise import name_key
 from hub.ports import UnitOfWork
 from hub.uln import check_uln
@@ -91,15 +92,6 @@ async def load(uow: UnitOfWork, ulns: Sequence[str]) -> dict[str, Learner]:
     return found
 
 
-def _learner_of(uln: str, learners: dict[str, Learner]) -> tuple[Learner | None, bool]:
-    """The (master) learner of `uln` among those `load` fetched, and whether `uln` is linked."""
-    learner = learners.get(uln)
-    linked = learner is not None and learner.status == LearnerStatus.LINKED
-    if learner is not None and linked and learner.master_uln:
-        learner = learners.get(learner.master_uln)
-    return learner, linked
-
-
 def _differing_any(claim: Claim, learner: Learner, issued: Learner | None) -> list[str]:
     """What differs from the master's details, or nothing when the details a linked ULN was
     issued with agree instead."""
@@ -111,7 +103,7 @@ def _differing_any(claim: Claim, learner: Learner, issued: Learner | None) -> li
 
 def counted_as(uln: str, learners: dict[str, Learner]) -> str:
     """The ULN attempts on `uln` count under: its master's, or itself when no learner has it."""
-    learner, _ = _learner_of(uln, learners)
+    learner, _ = resolve_master_among(uln, learners)
     return learner.uln if learner is not None else uln
 
 
@@ -119,7 +111,7 @@ def judge(claim: Claim, learners: dict[str, Learner]) -> Verdict:
     """Verify `claim` against the learners `load` fetched."""
     if not check_uln(claim.uln).valid:
         return Verdict(ResponseCode.INVALID_ULN)
-    learner, linked = _learner_of(claim.uln, learners)
+    learner, linked = resolve_master_among(claim.uln, learners)
     if learner is None:
         return Verdict(ResponseCode.NOT_VERIFIED)
     wrong = _differing_any(claim, learner, learners.get(claim.uln) if linked else None)
@@ -152,7 +144,7 @@ class Checker:
         """
         counted = counted_as(claim.uln, self.learners)
         if self._attempts.exhausted(counted):
-            learner, _ = _learner_of(claim.uln, self.learners)
+            learner, _ = resolve_master_among(claim.uln, self.learners)
             verdict = Verdict(ResponseCode.NOT_VERIFIED, about=learner.uln if learner else None, refused=True)
         else:
             verdict = judge(claim, self.learners)

@@ -18,6 +18,7 @@ class Purpose(StrEnum):
     OPERATOR_SUPPORT = "operator_support"  # an operator reading a record to support a learner
     RECALL = "recall"  # telling a partner to delete or re-key what it holds
     LEARNER_ACCESS = "learner_access"  # a learner reading their own record, choices and log
+    OPERATIONS = "operations"  # an operator running the hub (reading or replaying dead letters)
 
 
 class What(StrEnum):

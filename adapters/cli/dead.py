@@ -18,7 +18,7 @@ from adapters.postgres.dead_letter_quota import DeadLetterQuota, QuotaUse
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit import dead_letters
 from hub.ports import AuditEntry
-from hub.vocabulary import What
+from hub.vocabulary import Purpose, What
 
 app = typer.Typer(help="Dead letters: messages the hub refused or could not handle.", no_args_is_help=True)
 
@@ -91,16 +91,13 @@ async def _peek(op: Operator, index: DeadLetterIndex, limit: int, by: str) -> li
     async with PostgresUnitOfWork(op.pool) as uow:
         ids = ", ".join(p.letter.message_id or "?" for p in peeked)
         await uow.audit.append(
-            AuditEntry(
+            AuditEntry.of(
+                allowed=True,
                 at=now,
                 recipient=by,
-                uln=None,
-                what=What.DEAD_LETTER_PEEK.value,
-                purpose="operations",
-                decision="allowed",
+                what=What.DEAD_LETTER_PEEK,
+                purpose=Purpose.OPERATIONS,
                 reason=f"read {len(peeked)} dead letters' bodies: {ids}"[:1000],
-                fields=(),
-                correlation_id=None,
             )
         )
         await uow.commit()
@@ -162,14 +159,12 @@ def replay(
 
 def _audit_entry(outcome: dead_letters.Replay, by: str) -> AuditEntry:
     """A replay is an operator acting as an organisation: it is recorded like a disclosure."""
-    return AuditEntry(
+    return AuditEntry.of(
+        allowed=not outcome.refused,
         at=datetime.now(UTC),
         recipient=by,
-        uln=None,
-        what=What.DEAD_LETTER_REPLAY.value,
-        purpose="operations",
-        decision="refused" if outcome.refused else "allowed",
+        what=What.DEAD_LETTER_REPLAY,
+        purpose=Purpose.OPERATIONS,
         reason=outcome.refused or f"replayed {outcome.message_type} as {outcome.sender} onto {outcome.queue}",
-        fields=(),
         correlation_id=outcome.message_id,
     )

@@ -8,7 +8,7 @@ import typer
 from adapters.cli.context import operator, run
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.sharing import purpose_problem
-from hub import agreements
+from hub import agreements, clock
 from hub.agreements import AgreementChange
 from hub.policy import Agreement, Feed, Scope
 from hub.ports import UnitOfWork
@@ -109,25 +109,27 @@ def amend(
     if not changes:
         typer.echo("nothing to change", err=True)
         raise typer.Exit(2)
-    typer.echo("amended " + _describe(_apply(lambda uow: agreements.change(uow, agreement_id, **changes))))
+    typer.echo(
+        "amended " + _describe(_apply(lambda uow: agreements.change(uow, agreement_id, now=clock.now(), **changes)))
+    )
 
 
 @app.command("suspend")
 def suspend(agreement_id: str) -> None:
     """Stop the partner's feeds and answers until resumed (what it holds stays)."""
-    typer.echo("suspended " + _describe(_apply(lambda uow: agreements.suspend(uow, agreement_id))))
+    typer.echo("suspended " + _describe(_apply(lambda uow: agreements.suspend(uow, agreement_id, now=clock.now()))))
 
 
 @app.command("resume")
 def resume(agreement_id: str) -> None:
     """Lift a suspension."""
-    typer.echo("resumed " + _describe(_apply(lambda uow: agreements.resume(uow, agreement_id))))
+    typer.echo("resumed " + _describe(_apply(lambda uow: agreements.resume(uow, agreement_id, now=clock.now()))))
 
 
 @app.command("revoke")
 def revoke(agreement_id: str) -> None:
     """End the agreement for good: everything the partner holds is recalled."""
-    typer.echo("revoked " + _describe(_apply(lambda uow: agreements.revoke(uow, agreement_id))))
+    typer.echo("revoked " + _describe(_apply(lambda uow: agreements.revoke(uow, agreement_id, now=clock.now()))))
 
 
 @app.command("list")

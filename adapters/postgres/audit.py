@@ -36,13 +36,13 @@ _COLUMNS = (
 
 
 def _entry(r: asyncpg.Record) -> AuditEntry:
-    return AuditEntry(
+    return AuditEntry.of(
+        allowed=r["decision"] == "allowed",  # the table's CHECK admits only 'allowed' and 'refused'
         at=r["at"],
         recipient=r["recipient"],
         uln=r["uln"],
         what=r["what"],
         purpose=r["purpose"],
-        decision=r["decision"],
         reason=r["reason"],
         fields=tuple(r["fields"]),
         correlation_id=r["correlation_id"],

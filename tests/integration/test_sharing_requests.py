@@ -314,13 +314,13 @@ async def test_suspended_agreement_stops_the_feed_without_recalling_and_resuming
         held_before = await _submit(awarding, uln, "R-1")
         first = body(await mis.answer())
         async with hub.new_uow() as uow:
-            suspended = await agreements.suspend(uow, agreement.agreement_id)
+            suspended = await agreements.suspend(uow, agreement.agreement_id, now=clock.now())
             await uow.commit()
         while_suspended = await _submit(awarding, uln, "R-2", subject="GCSE Art")
         ruling = await _ruled(hub, partner.org.org_id, f"feed.achievements:{while_suspended}")
         quiet_while_suspended = await mis.no_answer(0.5)
         async with hub.new_uow() as uow:
-            resumed = await agreements.resume(uow, agreement.agreement_id)
+            resumed = await agreements.resume(uow, agreement.agreement_id, now=clock.now())
             await uow.commit()
         after = await _submit(awarding, uln, "R-3", subject="GCSE Music")
         resumed_delivery = await mis.answer()

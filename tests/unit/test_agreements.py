@@ -3,7 +3,7 @@
 import pytest
 
 from contracts.sharing import RequestRecord
-from hub import agreements
+from hub import agreements, clock
 from hub.agreements import AgreementChange
 
 from .fakes import FakeUnitOfWorkFactory
@@ -39,7 +39,7 @@ async def test_amending_an_agreement_to_a_purpose_the_wire_refuses_is_refused(
     org = hub_db.add_organisation(partner())
     current = with_agreement(hub_db, org)
     change = await in_uow(
-        hub_db, lambda uow: agreements.change(uow, current.agreement_id, purposes=frozenset({SPACED}))
+        hub_db, lambda uow: agreements.change(uow, current.agreement_id, now=clock.now(), purposes=frozenset({SPACED}))
     )
     assert (change, hub_db.state.agreements) == (AgreementChange(False, current, reason=WHY), [current])
 
@@ -56,5 +56,5 @@ async def test_an_agreement_with_an_old_unusable_purpose_can_still_be_revoked(hu
     """An agreement saved before purposes were checked ("careers advice") can still be revoked."""
     org = hub_db.add_organisation(partner())
     current = with_agreement(hub_db, org, purposes=frozenset({SPACED}))
-    change = await in_uow(hub_db, lambda uow: agreements.revoke(uow, current.agreement_id))
+    change = await in_uow(hub_db, lambda uow: agreements.revoke(uow, current.agreement_id, now=clock.now()))
     assert (change.applied, [a.status.value for a in hub_db.state.agreements]) == (True, ["active", "revoked"])

@@ -4,13 +4,16 @@ import ast
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from contracts.codes import OrganisationKind, ResponseCode
 from contracts.learner import Candidate, FindLearnerByUln, LearnerAnswer, LearnerView, RegisterLearner
-from hub.answers import AnswerDraft
-from hub.disclosure import Allowed, Refused, decide, send_answer
+from contracts.sharing import OwnRecord
+from hub.answers import AnswerDraft, Draft
+from hub.disclosure import Allowed, Decision, Refused, decide, send_answer
+from hub.disclosure.drafts import SENDERS
 from hub.inbound import handle_inbound
 from hub.model import Organisation, OrganisationStatus
 from hub.ports import AuditEntry
@@ -23,6 +26,7 @@ from .fakes import FakeUnitOfWorkFactory
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 29, 10, 30, tzinfo=UTC)
 ONLY_PROVIDERS = Refused("only active learning providers receive Learner Register answers")
+ONLY_THE_PORTAL = Refused("only the active learner portal receives a learner's own data")
 
 
 # --- decide -------------------------------------------------------------------------------
@@ -89,6 +93,48 @@ async def test_learner_data_is_refused_for_the_rejection_purpose(
     assert decision == Refused("purpose rejection does not cover learner data for a provider")
 
 
+PORTAL = Organisation("90000001", OrganisationKind.LEARNER_PORTAL, "Learner portal")
+
+
+@pytest.mark.parametrize(
+    ("recipient", "what", "purpose", "expected"),
+    [
+        (PORTAL, What.OWN_RECORD, Purpose.LEARNER_ACCESS, Allowed(None, tuple(OwnRecord.model_fields))),
+        (provider(), What.OWN_RECORD, Purpose.LEARNER_ACCESS, ONLY_THE_PORTAL),
+        (
+            Organisation("90000001", OrganisationKind.LEARNER_PORTAL, "Portal", OrganisationStatus.SUSPENDED),
+            What.PREVIEW,
+            Purpose.LEARNER_ACCESS,
+            ONLY_THE_PORTAL,
+        ),
+        (awarding_organisation(), What.VERIFICATION, Purpose.VERIFICATION, Allowed(None, ("uln", "response_code"))),
+        (
+            provider(),
+            What.VERIFICATION,
+            Purpose.VERIFICATION,
+            Refused("a provider does not receive learner.verification"),
+        ),
+        (provider(OrganisationStatus.SUSPENDED), What.RECEIPT, Purpose.RECEIPT, Refused("the recipient is suspended")),
+        (awarding_organisation(), What.RECEIPT, Purpose.CHALLENGE, Refused("plr.receipt is sent only for receipt")),
+    ],
+    ids=[
+        "portal",
+        "provider_for_portal",
+        "suspended_portal",
+        "ao_verification",
+        "provider_verification",
+        "suspended_receipt",
+        "wrong_purpose",
+    ],
+)
+async def test_one_decide_rules_for_every_kind_of_recipient(
+    hub_db: FakeUnitOfWorkFactory, recipient: Organisation, what: What, purpose: Purpose, expected: Decision
+) -> None:
+    """The learner portal, awarding organisations and providers are decided by the same decide."""
+    async with hub_db() as uow:
+        assert await decide(uow, recipient, "1234567890", what, purpose) == expected
+
+
 async def test_refused_view_is_left_out_of_the_answer_and_audited(
     hub_db: FakeUnitOfWorkFactory, college: Organisation
 ) -> None:
@@ -112,6 +158,11 @@ async def test_refused_view_is_left_out_of_the_answer_and_audited(
             "req-1",
         ),
     ]
+
+
+def test_every_kind_of_draft_has_one_sender() -> None:
+    """send_draft finds a sender for each kind of draft a handler may return, and for nothing else."""
+    assert set(SENDERS) == set(get_args(Draft))
 
 
 # --- everything that leaves is audited ---------------------------------------------------------
@@ -160,6 +211,7 @@ async def test_candidates_carry_exactly_the_candidate_fields(
 
 # --- one way out -----------------------------------------------------------------------------
 
+_WAY_OUT = "hub/disclosure/outbox.py"  # the gate's one builder of outbound messages
 _OTHER_EXCHANGES = {"EVENTS_EXCHANGE", "DEAD_LETTER_EXCHANGE", "INBOUND_EXCHANGE"}
 
 
@@ -209,8 +261,8 @@ def scan(root: Path) -> Iterator[tuple[str, int]]:
 
 
 def test_only_the_disclosure_gate_builds_outbound_messages() -> None:
-    """Within hub/ and adapters/, only hub/disclosure.py constructs an OutboundMessage for lrs.outbound."""
-    assert {module for module, _ in scan(REPO)} == {"hub/disclosure.py"}
+    """Within hub/ and adapters/, only the gate's way out constructs an OutboundMessage for lrs.outbound."""
+    assert {module for module, _ in scan(REPO)} == {_WAY_OUT}
 
 
 @pytest.mark.parametrize(
@@ -307,9 +359,10 @@ def test_scan_fails_when_another_module_builds_an_outbound_message(tmp_path: Pat
     """A copy of the tree with one more module building an outbound message is caught by the scan."""
     (tmp_path / "hub").mkdir()
     (tmp_path / "adapters").mkdir()
-    (tmp_path / "hub" / "disclosure.py").write_text((REPO / "hub" / "disclosure.py").read_text(encoding="utf-8"))
+    (tmp_path / "hub" / "disclosure").mkdir()
+    (tmp_path / _WAY_OUT).write_text((REPO / _WAY_OUT).read_text(encoding="utf-8"))
     (tmp_path / "adapters" / "shortcut.py").write_text(
         "from hub.ports import OutboundMessage\nfrom hub.routing import OUTBOUND_EXCHANGE\n\n"
         "def leak(org):\n    return OutboundMessage(OUTBOUND_EXCHANGE, org, 't', {})\n"
     )
-    assert {module for module, _ in scan(tmp_path)} == {"hub/disclosure.py", "adapters/shortcut.py"}
+    assert {module for module, _ in scan(tmp_path)} == {_WAY_OUT, "adapters/shortcut.py"}

@@ -426,7 +426,7 @@ async def test_an_amended_agreement_recalls_what_it_no_longer_allows(
     recorded = await record_achievement(hub_db, awarding, amelia.uln)
     await offer(hub_db, recorded)
     held = dict(hub_db.state.held)
-    change = await in_uow(hub_db, lambda uow: agreements.change(uow, dsa.agreement_id, **changes))
+    change = await in_uow(hub_db, lambda uow: agreements.change(uow, dsa.agreement_id, now=clock.now(), **changes))
     new_version = Agreement(**(dsa.__dict__ | changes | {"version": 2}))
     assert change == AgreementChange(True, new_version, recalls=1 if recalled else 0)
     if recalled:
@@ -445,7 +445,7 @@ async def test_a_suspension_recalls_nothing_but_stops_deliveries(
     dsa = feeding(hub_db, university)
     await offer(hub_db, await record_achievement(hub_db, awarding, amelia.uln))
     held = dict(hub_db.state.held)
-    change = await in_uow(hub_db, lambda uow: agreements.suspend(uow, dsa.agreement_id))
+    change = await in_uow(hub_db, lambda uow: agreements.suspend(uow, dsa.agreement_id, now=clock.now()))
     assert change == AgreementChange(True, Agreement(**(dsa.__dict__ | {"version": 2, "status": "suspended"})))
     assert (notices(hub_db, university), hub_db.state.held) == ([], held)
     later = await record_achievement(hub_db, awarding, amelia.uln, subject_code="601/4525/5")
@@ -469,7 +469,7 @@ async def test_a_revocation_recalls_everything(
         await offer(hub_db, AchievementsRecorded.model_validate(event.body))
     await offer(hub_db, LearnerUpdated(uln=amelia.uln, version=2, updated_by="10030488"))
     assert len(hub_db.state.held) == 4
-    change = await in_uow(hub_db, lambda uow: agreements.revoke(uow, dsa.agreement_id))
+    change = await in_uow(hub_db, lambda uow: agreements.revoke(uow, dsa.agreement_id, now=clock.now()))
     assert (change.applied, change.recalls) == (True, 2)
     reason = f"agreement {dsa.agreement_id} version 2 no longer allows it"
     assert sorted((n.uln, tuple(n.event_ids), n.reason) for n in notices(hub_db, university)) == sorted([
@@ -481,9 +481,9 @@ async def test_a_revocation_recalls_everything(
 async def test_a_revoked_agreement_cannot_be_changed(hub_db: FakeUnitOfWorkFactory, university: Organisation) -> None:
     """After a revocation only a new approval helps; nothing is saved."""
     dsa = with_agreement(hub_db, university)
-    await in_uow(hub_db, lambda uow: agreements.revoke(uow, dsa.agreement_id))
+    await in_uow(hub_db, lambda uow: agreements.revoke(uow, dsa.agreement_id, now=clock.now()))
     versions = list(hub_db.state.agreements)
-    change = await in_uow(hub_db, lambda uow: agreements.resume(uow, dsa.agreement_id))
+    change = await in_uow(hub_db, lambda uow: agreements.resume(uow, dsa.agreement_id, now=clock.now()))
     revoked = Agreement(**(dsa.__dict__ | {"version": 2, "status": AgreementStatus.REVOKED}))
     assert change == AgreementChange(False, revoked, reason="the agreement is revoked: approve a new one")
     assert hub_db.state.agreements == versions

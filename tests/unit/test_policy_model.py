@@ -439,7 +439,7 @@ class Run:
             case Suspend(partner) | Resume(partner) | Revoke(partner) if partner in model.dsa:
                 act = {Suspend: agreements.suspend, Resume: agreements.resume, Revoke: agreements.revoke}[type(op)]
                 async with self.hub() as uow:
-                    change = await act(uow, model.dsa[partner].agreement_id)
+                    change = await act(uow, model.dsa[partner].agreement_id, now=clock.now())
                     await uow.commit()
                 assert change.applied, f"{self.where}: {change.reason}"
                 if isinstance(op, Revoke):
@@ -506,7 +506,9 @@ class Run:
         live = self.model.dsa.get(op.partner)
         async with self.hub() as uow:
             if live is not None:
-                change = await agreements.change(uow, live.agreement_id, feeds=feeds_, scope=scope, **terms)
+                change = await agreements.change(
+                    uow, live.agreement_id, now=clock.now(), feeds=feeds_, scope=scope, **terms
+                )
                 expected = self.model.amend(op.partner, feeds=op.feeds, nominated_only=op.nominated_only, **terms)
             else:
                 self.approvals[op.partner] += 1

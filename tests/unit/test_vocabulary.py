@@ -12,7 +12,10 @@ _WHAT_AT = {"AuditEntry": 3, "PortalDraft": 2}
 
 
 def _called(node: ast.Call) -> str | None:
-    return node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "AuditEntry":
+        return "AuditEntry"  # a named constructor, AuditEntry.of(what=...)
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
 
 
 def written_whats(source: str) -> list[int]:
@@ -45,6 +48,7 @@ def test_no_audit_entry_writes_its_what_in_place() -> None:
         "AuditEntry(at, 'org', uln, 'audit.log', 'p', 'allowed', '', (), None)",
         "AuditEntry(at=at, recipient='org', uln=None, what=f'feed.{x}', purpose='p')",
         "PortalDraft(answer, uln, 'learner.record')",
+        "AuditEntry.of(allowed=True, at=at, recipient='org', what='audit.log', purpose='p')",
     ],
 )
 def test_the_scan_catches_a_what_written_in_place(snippet: str) -> None:
