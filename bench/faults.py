@@ -816,10 +816,10 @@ def show(result: dict[str, Any]) -> None:
         *("seconds", "passed"),
     ]
     for c in columns:
-        table.add_column(c.replace("_", " "), justify="left" if c == "name" else "right")
+        table.add_column(c.replace("_", " "), justify="left" if c == "name" else "right", no_wrap=c == "name")
     for row in result["scenarios"]:
         table.add_row(*(str(row[c]) for c in columns))
-    Console(file=sys.stdout, width=200).print(table)
+    Console(file=sys.stdout, width=240).print(table)
 
 
 def main() -> None:
