@@ -14,8 +14,9 @@ possible/too many/none: an exact answer for them is a wrong exact.
 
 Run: cd /work/main && uv run python bench/matching_quality.py [--learners N] [--queries Q] [--seed S]
      [--unseen Q]  (also Q queries of issue 13's kinds: one mandatory field wholly wrong, swapped and
-     misspelt names, spaces inside names, both names mistyped, a typo with the postcode a sector off,
-     optional fields dropped with gender "not specified"; their own figures, prefixed unseen_)
+     misspelt names, spaces inside names (alone and with a slip in the other name), both names
+     mistyped, a typo or another given name with the postcode a sector off, optional fields
+     dropped with gender "not specified", strangers; their own figures, prefixed unseen_)
      [--hard]  (also compound errors, e.g. married and moved, reported outside the headline figures)
      [--density-of 10000000]  (birth dates as crowded as in the real register: far more strangers
      share each learner's birthday and name, so this is the harder, more telling run)
@@ -383,6 +384,20 @@ def _typo_and_sector_off(gen: PersonGenerator, d: Demographics) -> Demographics 
     return _sector_off(gen, typed) if typed else None
 
 
+def _given_replaced_and_sector_off(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    replaced = _given_replaced(gen, d)
+    return _sector_off(gen, replaced) if replaced else None
+
+
+def _spaced_and_mistyped(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    """A space or hyphen inside one name and a slip in the other ("Ever ett" with "Landua")."""
+    given, family = (_space_inside, _slip) if gen.rng.random() < 0.5 else (_slip, _space_inside)
+    new_given, new_family = given(gen, d.given_name), family(gen, d.family_name)
+    if new_given is None or new_family is None or not name_key(new_given) or not name_key(new_family):
+        return None
+    return demographics(d, given_name=new_given, family_name=new_family)
+
+
 def _optional_dropped(gen: PersonGenerator, d: Demographics) -> Demographics:
     """No optional field and the gender "not specified" (9), as the held-out benchmark sent them."""
     fields = d.model_dump(include={"given_name", "family_name", "date_of_birth", "last_known_postcode"})
@@ -436,6 +451,8 @@ UNSEEN_KINDS: dict[str, Corruption] = {
     "space_inside_name": _registered("space_inside_name", _spaced),
     "both_names_mistyped": _registered("both_names_mistyped", _both_mistyped),
     "typo_and_sector_off": _registered("typo_and_sector_off", _typo_and_sector_off),
+    "given_replaced_and_sector_off": _registered("given_replaced_and_sector_off", _given_replaced_and_sector_off),
+    "space_inside_and_mistyped": _registered("space_inside_and_mistyped", _spaced_and_mistyped),
     "optional_dropped": _registered("optional_dropped", _optional_dropped),
     "optional_dropped_and_typo": _registered("optional_dropped_and_typo", _optional_dropped, _typo),
     "stranger": _not_registered,
