@@ -78,12 +78,14 @@ def test_strangers_are_not_offered_ever_more_candidates(summary: dict[str, Any])
 def test_no_wrong_exact_match_on_corruptions_the_hub_was_not_built_for(summary: dict[str, Any]) -> None:
     """Issue 13's kinds (a field wholly wrong, swapped and misspelt names, ...): never someone else's ULN."""
     assert summary["unseen_wrong_exact"] == 0
-    assert summary["unseen_pair_precision"] >= 0.9
+    assert summary["unseen_pair_precision"] >= 0.95  # 0.982 and 0.959
 
 
 def test_the_right_learner_is_retrieved_despite_one_field_wholly_wrong(summary: dict[str, Any]) -> None:
     """Blocking keys survive any one mandatory field replaced, and compound slips (issue 13)."""
     # 0.923 and 0.922 before the names-and-district key (a replaced birth date was lost); 1.0 and 1.0 with it
     assert summary["unseen_retrieved_rate"] >= 0.995
-    assert summary["unseen_right_found_rate"] >= 0.91  # 0.910 and 0.914 before; 0.926 and 0.920 with it (14 kinds)
+    # 0.910 and 0.914 on main; 0.928 and 0.930 with the key; 0.987 and 0.979 scoring common names at their own
+    # postcode without the commonness penalty, and a letter dropped from a three-letter name as a slip
+    assert summary["unseen_right_found_rate"] >= 0.97
     assert summary["unseen_stranger_new_uln_rate"] >= (0.98 if summary["crowding"] == 1 else 0.93)  # 1.0, 0.96
