@@ -89,3 +89,13 @@ def test_the_right_learner_is_retrieved_despite_one_field_wholly_wrong(summary: 
     # postcode without the commonness penalty, and a letter dropped from a three-letter name as a slip
     assert summary["unseen_right_found_rate"] >= 0.97
     assert summary["unseen_stranger_new_uln_rate"] >= (0.98 if summary["crowding"] == 1 else 0.93)  # 1.0, 0.96
+
+
+def test_each_field_wholly_wrong_still_retrieves_the_right_learner(report: Report) -> None:
+    """Issue 13, item 1, kind by kind: a replaced birth date, name, postcode or gender never hides the learner."""
+    lost = {
+        s.kind: s.not_retrieved
+        for s in report.kinds.values()
+        if s.group == "unseen" and s.registered and s.not_retrieved
+    }
+    assert lost == {}
