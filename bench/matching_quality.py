@@ -13,6 +13,10 @@ Learners who are not in the register (strangers, an unregistered twin) may only 
 possible/too many/none: an exact answer for them is a wrong exact.
 
 Run: cd /work/main && uv run python bench/matching_quality.py [--learners N] [--queries Q] [--seed S]
+     [--unseen Q]  (also Q queries of issue 13's kinds: one mandatory field wholly wrong, swapped and
+     misspelt names, spaces inside names (alone and with a slip in the other name), both names
+     mistyped, a typo or another given name with the postcode a sector off, optional fields
+     dropped with gender "not specified", strangers; their own figures, prefixed unseen_)
      [--hard]  (also compound errors, e.g. married and moved, reported outside the headline figures)
      [--density-of 10000000]  (birth dates as crowded as in the real register: far more strangers
      share each learner's birthday and name, so this is the harder, more telling run)
@@ -312,6 +316,94 @@ def _not_registered(gen: PersonGenerator, learner: Learner, register: SyntheticR
     return Query("not_registered", demographics(stranger), None, stranger)
 
 
+# ---- issue 13: corruptions of the kinds a public linkage benchmark held out, drawn here from
+# the bench's own keyboard, calendar and postcode rules, never from the hub's name tables.
+def _dob_replaced(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    """The date of birth largely replaced: the year and the month or the day (or both) changed."""
+    born = d.date_of_birth
+    for _ in range(20):
+        year = born.year + gen.rng.choice((-1, 1)) * gen.rng.randint(1, 9)
+        month, day = born.month, born.day
+        which = gen.rng.choice(("month", "day", "both"))
+        if which in ("month", "both"):
+            month = gen.rng.choice([m for m in range(1, 13) if m != born.month])
+        if which in ("day", "both"):
+            day = gen.rng.choice([x for x in range(1, 29) if x != born.day])
+        try:
+            replaced = born.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue  # 31 April
+        return demographics(d, date_of_birth=replaced)
+    return None
+
+
+def _given_replaced(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    """The given name wholly wrong (another person's on the form), the other four fields right."""
+    return demographics(d, given_name=gen.other_given_name(d.gender if d.gender in (1, 2) else 1, d.given_name))
+
+
+def _space_inside(gen: PersonGenerator, name: str) -> str | None:
+    """A space or hyphen keyed inside a name part: "Everett" -> "Ever ett", "Landau" -> "La-ndau"."""
+    inside = [i for i in range(2, len(name) - 1) if name[i - 2 : i].isalpha() and name[i : i + 2].isalpha()]
+    if not inside or len(name) >= 35:
+        return None
+    i = gen.rng.choice(inside)
+    return name[:i] + gen.rng.choice((" ", " ", "-")) + name[i:]
+
+
+def _spaced(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    return _one_of_the_names(gen, d, _space_inside)
+
+
+def _slip(gen: PersonGenerator, name: str) -> str | None:
+    """A keyboard slip or two letters swapped, one as often as the other."""
+    return typo(gen, name) if gen.rng.random() < 0.5 else transposition(gen, name) or typo(gen, name)
+
+
+def _both_mistyped(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    given, family = _slip(gen, d.given_name), _slip(gen, d.family_name)
+    if given is None or family is None or not name_key(given) or not name_key(family):
+        return None
+    return demographics(d, given_name=given, family_name=family)
+
+
+def _swapped_and_mistyped(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    swapped = _swapped_names(gen, d)
+    return _one_of_the_names(gen, swapped, _slip) if swapped else None
+
+
+def _sector_off(gen: PersonGenerator, d: Demographics) -> Demographics:
+    """The postcode one sector off: the inward code's digit one up or down ("LS14 4AP" -> "LS14 5AP")."""
+    outward, inward = d.last_known_postcode.split()
+    digit = (int(inward[0]) + gen.rng.choice((-1, 1))) % 10
+    return demographics(d, last_known_postcode=f"{outward} {digit}{inward[1:]}")
+
+
+def _typo_and_sector_off(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    typed = _one_of_the_names(gen, d, _slip)
+    return _sector_off(gen, typed) if typed else None
+
+
+def _given_replaced_and_sector_off(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    replaced = _given_replaced(gen, d)
+    return _sector_off(gen, replaced) if replaced else None
+
+
+def _spaced_and_mistyped(gen: PersonGenerator, d: Demographics) -> Demographics | None:
+    """A space or hyphen inside one name and a slip in the other ("Ever ett" with "Landua")."""
+    given, family = (_space_inside, _slip) if gen.rng.random() < 0.5 else (_slip, _space_inside)
+    new_given, new_family = given(gen, d.given_name), family(gen, d.family_name)
+    if new_given is None or new_family is None or not name_key(new_given) or not name_key(new_family):
+        return None
+    return demographics(d, given_name=new_given, family_name=new_family)
+
+
+def _optional_dropped(gen: PersonGenerator, d: Demographics) -> Demographics:
+    """No optional field and the gender "not specified" (9), as the held-out benchmark sent them."""
+    fields = d.model_dump(include={"given_name", "family_name", "date_of_birth", "last_known_postcode"})
+    return Demographics.model_validate(fields | {"gender": 9})
+
+
 # The errors issue 3 lists, with the relatives and strangers that must never get an exact match.
 KINDS: dict[str, Corruption] = {
     "clean": _registered("clean", _clean),
@@ -334,7 +426,7 @@ KINDS: dict[str, Corruption] = {
     "unregistered_twin": _unregistered_twin,
     "not_registered": _not_registered,
 }
-UNREGISTERED = {"unregistered_twin", "not_registered"}
+UNREGISTERED = {"unregistered_twin", "not_registered", "stranger"}
 # Beyond the issue's list (--hard): a date of birth off by one, the wrong gender, and two errors
 # at once, as when a learner marries and moves. Reported on their own, outside the headline figures.
 HARD_KINDS: dict[str, Corruption] = {
@@ -347,6 +439,24 @@ HARD_KINDS: dict[str, Corruption] = {
     "swapped_and_moved": _registered("swapped_and_moved", _swapped_names, _moved_elsewhere),
     "dob_swapped_and_typo": _registered("dob_swapped_and_typo", _dob_swapped, _typo),
 }
+# Issue 13 (--unseen): one mandatory field wholly wrong, and the compound slips a held-out public
+# benchmark showed the hub missing. Reported on their own, with their own figures.
+UNSEEN_KINDS: dict[str, Corruption] = {
+    "dob_replaced": _registered("dob_replaced", _dob_replaced),
+    "given_replaced": _registered("given_replaced", _given_replaced),
+    "family_replaced": _registered("family_replaced", _new_family(with_previous=False)),
+    "postcode_replaced": _registered("postcode_replaced", _moved_elsewhere),
+    "gender_replaced": _registered("gender_replaced", _gender_flipped),
+    "swapped_and_mistyped": _registered("swapped_and_mistyped", _swapped_and_mistyped),
+    "space_inside_name": _registered("space_inside_name", _spaced),
+    "both_names_mistyped": _registered("both_names_mistyped", _both_mistyped),
+    "typo_and_sector_off": _registered("typo_and_sector_off", _typo_and_sector_off),
+    "given_replaced_and_sector_off": _registered("given_replaced_and_sector_off", _given_replaced_and_sector_off),
+    "space_inside_and_mistyped": _registered("space_inside_and_mistyped", _spaced_and_mistyped),
+    "optional_dropped": _registered("optional_dropped", _optional_dropped),
+    "optional_dropped_and_typo": _registered("optional_dropped_and_typo", _optional_dropped, _typo),
+    "stranger": _not_registered,
+}
 
 
 def queries_of_kind(
@@ -358,7 +468,7 @@ def queries_of_kind(
     fewer learners qualify than `count`, they are used again (with fresh random corruptions).
     """
     gen = PersonGenerator(f"{seed}:{kind}", crowding)  # strangers are born on the same crowded days
-    corrupt = (KINDS | HARD_KINDS)[kind]
+    corrupt = (KINDS | HARD_KINDS | UNSEEN_KINDS)[kind]
     made = 0
     while made < count:
         order = list(register.learners)
@@ -398,7 +508,7 @@ class BlockingIndex:
 class KindStats:
     kind: str
     registered: bool = True  # False: the query's person is not in the register
-    headline: bool = True  # False: a --hard kind, kept out of the headline figures
+    group: str = "headline"  # or "hard" (--hard), "unseen" (--unseen): kept out of the headline figures
     n: int = 0
     exact_right: int = 0
     exact_wrong: int = 0
@@ -408,7 +518,17 @@ class KindStats:
     none: int = 0
     not_retrieved: int = 0  # the right learner was not even among the candidates
     candidates: list[int] = field(default_factory=list)
+    ranks: list[int] = field(default_factory=list)  # the right learner's place (1 = first) among possibles
+    offered: int = 0  # learners returned, exact or possible: the pairs the answer proposes
     examples: list[str] = field(default_factory=list)
+
+    @property
+    def headline(self) -> bool:
+        return self.group == "headline"
+
+    @property
+    def retrieved(self) -> int:
+        return self.n - self.not_retrieved if self.registered else 0
 
     @property
     def found(self) -> int:
@@ -442,6 +562,7 @@ def tally(stats: KindStats, q: Query, candidates: list[Learner], result: MatchRe
     """Count one answer into its kind's figures."""
     stats.n += 1
     stats.candidates.append(len(candidates))
+    stats.offered += len(result.matches) if result.outcome != MatchOutcome.TOO_MANY else 0
     right = q.right.uln if q.right else None
     returned = [m.learner.uln for m in result.matches]
     verdict = ""
@@ -454,6 +575,7 @@ def tally(stats: KindStats, q: Query, candidates: list[Learner], result: MatchRe
     elif result.outcome in (MatchOutcome.POSSIBLE, MatchOutcome.AMBIGUOUS):
         if right in returned:
             stats.possible_right += 1
+            stats.ranks.append(returned.index(right) + 1)
         else:
             stats.possible_other += 1
             verdict = "missed" if right else "stranger offered candidates"
@@ -485,7 +607,7 @@ class Report:
         asked = sum(s.n for s in registered)
         clean = self.kinds["clean"]
         sizes = sorted(c for s in stats for c in s.candidates)
-        hard = [s for s in self.kinds.values() if not s.headline]
+        hard = [s for s in self.kinds.values() if s.group == "hard"]
         hard_asked = sum(s.n for s in hard)
         hard_figures = {
             "hard_queries": hard_asked,
@@ -493,25 +615,63 @@ class Report:
             "hard_right_found_rate": _rate(sum(s.found for s in hard), hard_asked),
             "hard_false_new_uln_rate": _rate(sum(s.none for s in hard), hard_asked),
         }
-        return {
-            "queries": sum(s.n for s in stats),
-            "wrong_exact": sum(s.exact_wrong for s in stats),
-            "right_found_rate": _rate(sum(s.found for s in registered), asked),
-            "exact_rate_clean": _rate(clean.exact_right, clean.n),
-            "false_new_uln_rate": _rate(sum(s.none for s in registered), asked),
-            "exact_rate": _rate(sum(s.exact_right for s in registered), asked),
-            "not_retrieved_rate": _rate(sum(s.not_retrieved for s in registered), asked),
-            "unregistered_possible_rate": _rate(
-                sum(s.possible_other for s in stats if not s.registered), sum(s.n for s in stats if not s.registered)
-            ),
-            "mean_candidates": round(sum(sizes) / len(sizes), 2),
-            "p99_candidates": sizes[int(0.99 * (len(sizes) - 1))],
-            "max_candidates": sizes[-1],
-            "learners": self.learners,
-            "seed": self.seed,
-            "crowding": self.crowding,
-            "seconds": round(self.seconds, 2),
-        } | (hard_figures if hard else {})
+        unseen = [s for s in self.kinds.values() if s.group == "unseen"]
+        unseen_figures = _group_figures("unseen_", unseen) if unseen else {}
+        return (
+            {
+                "queries": sum(s.n for s in stats),
+                "wrong_exact": sum(s.exact_wrong for s in stats),
+                "right_found_rate": _rate(sum(s.found for s in registered), asked),
+                "exact_rate_clean": _rate(clean.exact_right, clean.n),
+                "false_new_uln_rate": _rate(sum(s.none for s in registered), asked),
+                "exact_rate": _rate(sum(s.exact_right for s in registered), asked),
+                "not_retrieved_rate": _rate(sum(s.not_retrieved for s in registered), asked),
+                "unregistered_possible_rate": _rate(
+                    sum(s.possible_other for s in stats if not s.registered),
+                    sum(s.n for s in stats if not s.registered),
+                ),
+                "mean_candidates": round(sum(sizes) / len(sizes), 2),
+                "p99_candidates": sizes[int(0.99 * (len(sizes) - 1))],
+                "max_candidates": sizes[-1],
+                "learners": self.learners,
+                "seed": self.seed,
+                "crowding": self.crowding,
+                "seconds": round(self.seconds, 2),
+            }
+            | _pair_figures("", stats)
+            | (hard_figures if hard else {})
+            | unseen_figures
+        )
+
+
+def _pair_figures(prefix: str, stats: list[KindStats]) -> dict[str, float]:
+    """Pair precision, recall and F1: a pair is a query and a learner the answer returned (exact or possible)."""
+    right = sum(s.found for s in stats if s.registered)
+    offered = sum(s.offered for s in stats)
+    asked = sum(s.n for s in stats if s.registered)
+    precision, recall = (right / offered if offered else 1.0), (right / asked if asked else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        f"{prefix}pair_precision": round(precision, 5),
+        f"{prefix}pair_recall": round(recall, 5),
+        f"{prefix}pair_f1": round(f1, 5),
+    }
+
+
+def _group_figures(prefix: str, stats: list[KindStats]) -> dict[str, Any]:
+    """The figures of a group of kinds reported on its own (--unseen)."""
+    registered = [s for s in stats if s.registered]
+    strangers = [s for s in stats if not s.registered]
+    asked = sum(s.n for s in registered)
+    return {
+        f"{prefix}queries": sum(s.n for s in stats),
+        f"{prefix}wrong_exact": sum(s.exact_wrong for s in stats),
+        f"{prefix}right_found_rate": _rate(sum(s.found for s in registered), asked),
+        f"{prefix}exact_rate": _rate(sum(s.exact_right for s in registered), asked),
+        f"{prefix}false_new_uln_rate": _rate(sum(s.none for s in registered), asked),
+        f"{prefix}retrieved_rate": _rate(sum(s.retrieved for s in registered), asked),
+        f"{prefix}stranger_new_uln_rate": _rate(sum(s.none for s in strangers), sum(s.n for s in strangers)),
+    } | _pair_figures(prefix, stats)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -525,12 +685,14 @@ def run(
     keep_examples: int = 0,
     density_of: int = 0,
     hard: bool = False,
+    unseen: int = 0,
 ) -> Report:
     """Build the register and index, ask `queries` queries spread evenly over the kinds, count.
 
     `density_of`: crowd the birth dates so each has as many learners as a register of that size
     would (see `PersonGenerator`); 0 keeps the real age spread. `hard`: also ask the HARD_KINDS,
-    as many of each as of a headline kind (on top of `queries`).
+    as many of each as of a headline kind (on top of `queries`). `unseen`: also ask this many
+    queries spread over the UNSEEN_KINDS (issue 13), on top of the others.
     """
     started = time.perf_counter()
     crowding = max(1, round(density_of / learners)) if density_of else 1
@@ -541,9 +703,11 @@ def run(
     per_kind = {kind: queries // len(KINDS) + (i < queries % len(KINDS)) for i, kind in enumerate(KINDS)}
     if hard:
         per_kind |= dict.fromkeys(HARD_KINDS, queries // len(KINDS))
+    per_kind |= {k: unseen // len(UNSEEN_KINDS) + (i < unseen % len(UNSEEN_KINDS)) for i, k in enumerate(UNSEEN_KINDS)}
     results: dict[str, KindStats] = {}
     for kind, count in per_kind.items():
-        stats = results[kind] = KindStats(kind, registered=kind not in UNREGISTERED, headline=kind in KINDS)
+        group = "headline" if kind in KINDS else "hard" if kind in HARD_KINDS else "unseen"
+        stats = results[kind] = KindStats(kind, registered=kind not in UNREGISTERED, group=group)
         for q in queries_of_kind(kind, count, register, seed, crowding):
             candidates = index.candidates(q.demographics)
             tally(stats, q, candidates, match_learner(q.demographics, candidates, frequencies), keep_examples)
@@ -556,13 +720,13 @@ def table(report: Report) -> Table:
     t = Table(title=f"Matching quality: {report.learners:,} learners, seed {report.seed}{crowded}")
     for column in ("kind", "n", "exact ✓", "exact ✗", "possible ✓", "possible ✗", "too many", "none", "missed"):
         t.add_column(column, justify="left" if column == "kind" else "right")
-    for column in ("not retrieved", "found %", "cands mean", "cands max"):
+    for column in ("not retrieved", "found %", "rank mean", "rank max", "cands mean", "cands max"):
         t.add_column(column, justify="right")
     for s in report.kinds.values():
         if not s.n:
             continue
-        if not s.headline and s.kind == next(iter(HARD_KINDS)):
-            t.add_section()  # the --hard kinds, outside the headline figures
+        if s.kind in (next(iter(HARD_KINDS)), next(iter(UNSEEN_KINDS))):
+            t.add_section()  # the --hard and --unseen kinds, outside the headline figures
         wrong = f"[bold red]{s.exact_wrong}[/]" if s.exact_wrong else "0"
         found = f"{100 * s.found / s.n:.1f}" if s.registered else "-"
         t.add_row(
@@ -577,6 +741,8 @@ def table(report: Report) -> Table:
             str(s.missed) if s.registered else "-",
             str(s.not_retrieved) if s.registered else "-",
             found,
+            f"{sum(s.ranks) / len(s.ranks):.2f}" if s.ranks else "-",
+            str(max(s.ranks)) if s.ranks else "-",
             f"{sum(s.candidates) / s.n:.1f}",
             str(max(s.candidates)),
         )
@@ -599,8 +765,15 @@ def main() -> None:
     parser.add_argument(
         "--hard", action="store_true", help="also ask the HARD_KINDS (compound errors, dob typos), on top of --queries"
     )
+    parser.add_argument(
+        "--unseen",
+        type=int,
+        default=0,
+        metavar="Q",
+        help="also ask Q queries over the UNSEEN_KINDS (issue 13: a field wholly wrong, compound slips)",
+    )
     args = parser.parse_args()
-    report = run(args.learners, args.queries, args.seed, args.examples, args.density_of, args.hard)
+    report = run(args.learners, args.queries, args.seed, args.examples, args.density_of, args.hard, args.unseen)
     for s in report.kinds.values():
         for example in s.examples:
             print(example, file=sys.stderr)

@@ -50,7 +50,7 @@ from adapters.postgres.repositories import (
 )
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.settings import Settings
-from bench.matching_quality import KINDS
+from bench.matching_quality import KINDS, UNSEEN_KINDS
 from bench.registration import cpu_by_component
 from bench.run_keys import use_run_keys
 from bench.synthetic import PersonGenerator, SyntheticRegister, _RegisterBuilder
@@ -66,7 +66,10 @@ ORG = Organisation("10000001", OrganisationKind.PROVIDER, "Scale Bench College")
 _COLUMNS = "uln status master_uln version details date_of_birth gender registered_by".split()
 _BULK_TABLES = ["learner", "learner_block"]
 # The query mix: mostly learners who are registered, as a provider's MIS mostly asks.
-_MIX = {"clean": 35, "typo": 20, "nickname": 10, "moved_same_district": 10, "moved_elsewhere": 10, "not_registered": 15}
+_MIX = {
+    "clean": 35, "typo": 20, "nickname": 10, "moved_same_district": 10, "moved_elsewhere": 10, "not_registered": 15,
+    "dob_replaced": 5,  # issue 13: found only by both names with the postcode district (blocking keys v2)
+}  # fmt: skip
 
 
 def log(message: str) -> None:
@@ -221,7 +224,7 @@ async def make_finds(conn: AnyConnection, count: int, seed: int) -> list[Find]:
     pool, nobody = iter(learners), SyntheticRegister([])
     finds = []
     for kind in gen.rng.choices(list(_MIX), weights=list(_MIX.values()), k=count):
-        q = next((q for learner in pool if (q := KINDS[kind](gen, learner, nobody)) is not None), None)
+        q = next((q for learner in pool if (q := (KINDS | UNSEEN_KINDS)[kind](gen, learner, nobody)) is not None), None)
         if q is None:
             break  # out of drawn learners: fewer finds, said in the table
         right = q.right.uln if q.right else None
@@ -235,6 +238,7 @@ class Stats:
     latency: list[float] = field(default_factory=list)  # whole find: transaction, SQL, matching, commit
     sql: list[float] = field(default_factory=list)  # candidates(): the SQL, and its rows made Learners
     candidates: list[int] = field(default_factory=list)
+    block_rows: list[int] = field(default_factory=list)  # learner_block rows the keys select: the index rows read
     codes: Counter[str] = field(default_factory=Counter)
     registered: int = 0
     right_found: int = 0
@@ -255,6 +259,13 @@ class _Timed:
         found = await self._inner.candidates(block_keys)
         self._stats.sql.append(time.perf_counter() - started)
         self._stats.candidates.append(len(found))
+        # Counted apart, after the timing: how many index rows the keys select before GROUP BY and LIMIT.
+        self._stats.block_rows.append(
+            await self._inner._conn.fetchval(
+                "SELECT count(*) FROM learner_block WHERE key_hash = ANY($1::bigint[])",
+                [block_key_hash(k) for k in block_keys],
+            )
+        )
         return found
 
     def __getattr__(self, name: str) -> Any:
@@ -348,7 +359,11 @@ def report(args: argparse.Namespace, db: str, facts: dict[str, Any], seq: Stats,
         "mean_candidates": round(sum(seq.candidates) / n, 1),
         "p99_candidates": sorted(seq.candidates)[min(n - 1, int(n * 0.99))],
         "max_candidates": max(seq.candidates),
-        "at_limit_200": sum(c >= 200 for c in seq.candidates),  # the SQL's LIMIT may have cut these
+        "at_limit_200": sum(c >= 200 for c in seq.candidates),
+        "mean_block_rows": round(sum(seq.block_rows) / n, 1),
+        "p95_block_rows": sorted(seq.block_rows)[min(n - 1, int(n * 0.95))],
+        "p99_block_rows": sorted(seq.block_rows)[min(n - 1, int(n * 0.99))],
+        "max_block_rows": max(seq.block_rows),  # the SQL's LIMIT may have cut these
         "right_found_rate": round(seq.right_found / max(1, seq.registered), 4),
         "codes": dict(seq.codes.most_common()),
         "clients": args.clients,
@@ -380,6 +395,11 @@ def report(args: argparse.Namespace, db: str, facts: dict[str, Any], seq: Stats,
         "candidates mean / p99 / max",
         f"{summary['mean_candidates']} / {summary['p99_candidates']} / {summary['max_candidates']}"
         f" ({summary['at_limit_200']} at the LIMIT of 200)",
+    )
+    t.add_row(
+        "learner_block rows read mean / p95 / p99 / max",
+        f"{summary['mean_block_rows']} / {summary['p95_block_rows']} / {summary['p99_block_rows']}"
+        f" / {summary['max_block_rows']}",
     )
     t.add_row("right learner found (registered)", f"{summary['right_found_rate']:.2%} of {seq.registered:,}")
     t.add_row("answers", ", ".join(f"{k} {v}" for k, v in summary["codes"].items()))

@@ -1,9 +1,15 @@
 """Blocking keys: which registered learners a search even looks at.
 
 A learner is indexed under several keys and a search looks up several; the candidates are
-the learners sharing any key. Each key pairs a date of birth (or year) with one phonetic name
-or the postcode district, so that any single error (a misspelt or changed name, a swapped day
-and month, a move) still leaves at least one key that finds the right learner.
+the learners sharing any key. The keys pair a date of birth (or year) with one phonetic name
+or the postcode district, and both names with the year or with the postcode district, so that
+any one of the five mandatory fields wholly wrong (a changed name, a date of birth replaced, a
+move, the other gender) or a slip in it still leaves at least one key that finds the right
+learner. A name's phonetic code is taken of the whole name with its spaces and hyphens removed
+as well as of each part, so "Ever ett" and "La-ndau" find "Everett" and "Landau".
+
+BLOCK_KEYS_VERSION names this set of keys: rows indexed under an older set are re-keyed by
+`hub learners reindex` (the register's adapter records each row's version).
 """
 
 import re
@@ -17,6 +23,7 @@ from hub.model import Learner
 from hub.normalise import name_key, postcode_key
 
 _PARTS = re.compile(r"[\s\-]+")
+BLOCK_KEYS_VERSION = 2  # 2: both names with the postcode district ("np") added (issue 13)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -56,12 +63,19 @@ def _keys(
     keys |= {f"dg:{d}:{g}" for d in dobs for g in givens}
     # Both names with the year: finds a learner whose date of birth was mistyped.
     keys |= {f"ny:{y}:{f}:{g}" for y in years for f in families for g in givens}
+    # Both names with the postcode district: finds a learner whose date of birth is wholly wrong
+    # (year and month or day replaced), the one field every other key depends on.
+    keys |= {f"np:{district}:{f}:{g}" for f in families for g in givens}
     return keys
 
 
 def learner_block_keys(learner: Learner) -> set[str]:
     """The keys the register indexes `learner` under."""
-    d = learner.details
+    return details_block_keys(learner.details)
+
+
+def details_block_keys(d: Demographics) -> set[str]:
+    """The keys the register indexes a learner with demographics `d` under."""
     families = name_parts(d.family_name) | name_parts(d.previous_family_name)
     district = postcode_district(d.last_known_postcode)
     return _keys({d.date_of_birth}, families, name_parts(d.given_name), district, {d.date_of_birth.year})

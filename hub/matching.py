@@ -93,9 +93,10 @@ def _name_level(ours: str, theirs: str, given: bool) -> str:
     if given and _name_forms(a) & _name_forms(b):
         return "nickname"
     # One slip (an insertion, deletion, substitution or two letters swapped) in a name of three
-    # letters or more, or close by Jaro-Winkler, or alike by sound. Jaro-Winkler alone judges
-    # short names harshly: Lisa/Liaa is 0.87.
-    one_slip = min(len(a), len(b)) >= 3 and OSA.distance(a, b) <= 1
+    # letters or more (a letter dropped from one leaves two: Ivy/Vy, Day/Ay), or close by
+    # Jaro-Winkler, or alike by sound. Jaro-Winkler alone judges short names harshly: Lisa/Liaa
+    # is 0.87.
+    one_slip = min(len(a), len(b)) >= 2 and max(len(a), len(b)) >= 3 and OSA.distance(a, b) <= 1
     alike = a.isascii() and b.isascii() and phonetic(a) == phonetic(b)
     if one_slip or alike or JaroWinkler.similarity(a, b) >= _FUZZY_NAME:
         return "similar"
@@ -185,14 +186,23 @@ def score_learner(
     """Compare `learner` with `query`, field by field, and explain the result."""
     levels = _levels(query, learner)
     score = sum(_WEIGHTS[f][level] for f, level in levels.items())
-    # Agreeing on a rare name is stronger evidence than agreeing on a common one.
+    # Agreeing on a rare name is stronger evidence than agreeing on a common one. The shares
+    # are the whole register's: among the few households of one full postcode a common name is
+    # no commoner than another, so there it costs nothing (a rare one still counts for more).
+    # Without this, a Grace Singh at her own postcode with a wholly wrong date of birth scored
+    # below possible and was issued a second ULN (issue 13).
+    same_postcode = levels["last_known_postcode"] == "exact"
     if levels["given_name"] in ("exact", "nickname"):
-        score += frequencies.weight("given", learner.details.given_name)
+        score += _name_weight(frequencies.weight("given", learner.details.given_name), same_postcode)
     if levels["family_name"] in ("exact", "previous"):
-        score += frequencies.weight("family", learner.details.family_name)
+        score += _name_weight(frequencies.weight("family", learner.details.family_name), same_postcode)
     # "previous" is exact agreement for the learner's identity: they changed their name.
     differing = tuple(f for f, level in levels.items() if level not in ("exact", "previous"))
     return ScoredLearner(learner, score, differing, levels)
+
+
+def _name_weight(adjustment: float, same_postcode: bool) -> float:
+    return max(adjustment, 0.0) if same_postcode else adjustment
 
 
 def match_learner(

@@ -1,4 +1,4 @@
-"""`hub learners ...`: merge and unmerge duplicates, list likely ones, seal details at rest (operators)."""
+"""`hub learners ...`: merge and unmerge duplicates, list likely ones, seal details at rest, re-key (operators)."""
 
 from collections.abc import Awaitable, Callable
 
@@ -6,6 +6,7 @@ import typer
 
 from adapters.bootstrap import sealer_from
 from adapters.cli.context import operator, run, settings
+from adapters.postgres.reindex import reindex_block_keys
 from adapters.postgres.sealing import SealingReport, seal_learner_rows
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub import linking
@@ -75,3 +76,14 @@ def seal() -> None:
         unopened = " ".join(report.unopened)
         typer.echo(f"{len(report.unopened)} row(s) do not open and were left as they are: {unopened}", err=True)
         raise typer.Exit(1)
+
+
+@app.command("reindex")
+def reindex() -> None:
+    """Index learners written under an older set of blocking keys under the current one (after `hub migrate`)."""
+
+    async def _reindex() -> int:
+        async with operator() as op:
+            return await reindex_block_keys(op.pool)
+
+    typer.echo(f"{run(_reindex())} learner row(s) re-keyed under the current blocking keys")

@@ -16,7 +16,7 @@ from adapters.postgres.connection import AnyConnection
 from adapters.postgres.sealing import DetailsSealer, Sealed, process_sealer
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
-from hub.blocking import learner_block_keys
+from hub.blocking import BLOCK_KEYS_VERSION, learner_block_keys
 from hub.errors import TransientError
 from hub.frequencies import NO_FREQUENCIES, NameFrequencies
 from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
@@ -165,8 +165,8 @@ class PostgresLearners:
         await self._conn.execute(
             """
             INSERT INTO learner (uln, status, master_uln, version, details, sealed_fields, sealed_key, date_of_birth,
-                                 gender, registered_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                 gender, registered_by, block_keys_version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             """,
             learner.uln,
             learner.status.value,
@@ -178,6 +178,7 @@ class PostgresLearners:
             learner.details.date_of_birth,
             learner.details.gender,
             registered_by,
+            BLOCK_KEYS_VERSION,
         )
         await self._index(learner, replace=False)
 
@@ -186,7 +187,7 @@ class PostgresLearners:
         await self._conn.execute(
             """
             UPDATE learner SET version = $2, details = $3, sealed_fields = $4, sealed_key = $5, date_of_birth = $6,
-                gender = $7, updated_at = now()
+                gender = $7, block_keys_version = $8, updated_at = now()
             WHERE uln = $1
             """,
             learner.uln,
@@ -196,6 +197,7 @@ class PostgresLearners:
             sealed.key_id,
             learner.details.date_of_birth,
             learner.details.gender,
+            BLOCK_KEYS_VERSION,
         )
         await self._index(learner, replace=True)
 

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from contracts.learner import Demographics
-from hub.matching import MatchOutcome, MatchResult, ScoredLearner, match_learner
+from hub.frequencies import NameFrequencies
+from hub.matching import MatchOutcome, MatchResult, ScoredLearner, match_learner, score_learner
 from hub.model import Learner
 
 from .builders import details, learner
@@ -183,3 +184,43 @@ def test_british_diminutives_are_nicknames(registered: str, asked: str) -> None:
     someone = learner(given_name=registered)
     result = match_learner(query(given_name=asked), [someone])
     assert [(m.learner.uln, m.agreement["given_name"]) for m in result.matches] == [(someone.uln, "nickname")]
+
+
+def test_common_names_at_their_own_postcode_with_a_wholly_wrong_birth_date_are_a_possible_match() -> None:
+    """Both names and the full postcode agree: however common the names, the learner is offered, never exact."""
+    grace = learner(given_name="Grace", family_name="Singh")
+    common = NameFrequencies({"grace": 300}, {"singh": 300}, 10_000)  # 3% each: the commonest names
+    asked = query(given_name="Grace", family_name="Singh", date_of_birth=date(2016, 11, 20))
+
+    result = match_learner(asked, [grace], common)
+
+    assert (result.outcome, [m.learner for m in result.matches]) == (MatchOutcome.POSSIBLE, [grace])
+    assert result.matches[0].differing_fields == ("date_of_birth",)
+
+
+def test_common_names_elsewhere_with_a_wholly_wrong_birth_date_are_no_match() -> None:
+    """Away from the learner's postcode, agreeing on two common names and little else is not evidence enough."""
+    grace = learner(given_name="Grace", family_name="Singh")
+    common = NameFrequencies({"grace": 300}, {"singh": 300}, 10_000)
+    asked = query(
+        given_name="Grace", family_name="Singh", date_of_birth=date(2016, 11, 20), last_known_postcode="SW1A 2AA"
+    )
+
+    assert match_learner(asked, [grace], common) == MatchResult(MatchOutcome.NONE)
+
+
+@pytest.mark.parametrize(("registered", "asked"), [("Ivy", "Vy"), ("Day", "Ay")])
+def test_a_letter_dropped_from_a_three_letter_name_is_a_slip(registered: str, asked: str) -> None:
+    """ "Vy" for Ivy or "Ay" for Day is one slip, as in longer names; so it is with the names swapped too."""
+    as_family = score_learner(query(family_name=asked), learner(family_name=registered))
+    swapped = learner(given_name=registered, family_name="Reton")
+
+    result = match_learner(query(given_name="Reton", family_name=asked), [swapped])
+
+    assert (as_family.agreement["family_name"], result.outcome) == ("similar", MatchOutcome.POSSIBLE)
+    assert result.matches[0].agreement["given_name"] == result.matches[0].agreement["family_name"] == "swapped"
+
+
+def test_two_letter_names_one_letter_apart_are_not_a_slip() -> None:
+    """Ko and Ho: two letters are too few for one to be a slip rather than another name."""
+    assert score_learner(query(family_name="Ko"), learner(family_name="Ho")).agreement["family_name"] == "differs"
