@@ -64,10 +64,12 @@ class BrokerAdmin:
             except httpx.TransportError as e:
                 error = e
                 continue
+            except httpx.HTTPError as e:  # not the node's absence: the next would fail alike
+                raise BrokerAdminError(f"RabbitMQ management API: {e}") from e
             if i:  # the node that answered goes first from now on
                 self._bases = self._bases[i:] + self._bases[:i]
             return response
-        raise BrokerAdminError(f"RabbitMQ management API unreachable: {error}")
+        raise BrokerAdminError(f"RabbitMQ management API unreachable: {error}") from error
 
     async def _call(self, method: str, path: str, json: object = None) -> httpx.Response:
         response = await self._request(method, path, json)
