@@ -244,5 +244,6 @@ class RabbitCluster:
             if node.running():
                 with contextlib.suppress(OSError):
                     os.kill(node.pid(), signal.SIGKILL)
-        # the nodes leave their names registered in epmd only while they run: nothing else to undo
+        # A node that failed to start may have written no pid file: its VM is found by its data dir.
+        subprocess.run(["pkill", "-9", "-f", f"beam.*{self.root}"], check=False)
         subprocess.run(["rm", "-rf", str(self.root)], check=False)
