@@ -19,16 +19,7 @@ async def show_record(
     """
     master, events = await plr.record_of(uow, uln)
     if master is not None:
-        entry = AuditEntry.of(
-            allowed=True,
-            at=at,
-            recipient=operator,
-            uln=master,
-            what=What.FULL_RECORD,
-            purpose=Purpose.OPERATOR_SUPPORT,
-            fields=tuple(LearningEventView.model_fields),
-        )
-        await uow.audit.append(entry)
+        await _audit_read(uow, operator, master, What.FULL_RECORD, tuple(LearningEventView.model_fields), at)
     return master, [plr.view(e) for e in events]
 
 
@@ -36,14 +27,15 @@ async def show_log(uow: UnitOfWork, operator: str, uln: str, at: datetime) -> tu
     """An operator reads every audit entry about a learner (master and linked ULNs): audited too."""
     master, ulns = await ulns_of(uow, uln)
     entries = await uow.audit.about(ulns)
+    await _audit_read(uow, operator, master, What.AUDIT_LOG, tuple(AuditEntry.__dataclass_fields__), at)
+    return master, entries
+
+
+async def _audit_read(
+    uow: UnitOfWork, operator: str, uln: str, what: What, fields: tuple[str, ...], at: datetime
+) -> None:
+    """An operator's read of a learner's data, audited like any disclosure."""
     entry = AuditEntry.of(
-        allowed=True,
-        at=at,
-        recipient=operator,
-        uln=master,
-        what=What.AUDIT_LOG,
-        purpose=Purpose.OPERATOR_SUPPORT,
-        fields=tuple(AuditEntry.__dataclass_fields__),
+        allowed=True, at=at, recipient=operator, uln=uln, what=what, purpose=Purpose.OPERATOR_SUPPORT, fields=fields
     )
     await uow.audit.append(entry)
-    return master, entries
