@@ -27,10 +27,33 @@ def _as_postgres(*args: str | Path) -> None:
     subprocess.run(["runuser", "-u", "postgres", "--", *map(str, args)], check=True, capture_output=True, timeout=120)
 
 
+def _ephemeral_range() -> range:
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return range(int(low), int(high) + 1)
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A port nobody listens on, below the kernel's ephemeral range.
+
+    Port 0 would give one from inside that range, where every outgoing connection (a client, a
+    `rabbitmqctl`, a replica's WAL stream) also takes its local port: in the seconds between
+    choosing a port and the server binding it, one of those can take it, and the server fails
+    to boot (seen in CI: a RabbitMQ node's AMQP listener, "rabbit_is_not_running").
+    """
+    ephemeral = _ephemeral_range()
+    while True:
+        port = secrets.choice(range(10000, min(ephemeral.start, 32768)))
+        if port in _handed_out or port in ephemeral:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
 
 
@@ -117,6 +140,19 @@ def _as_rabbitmq(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+def _pids_with_env(entry: str) -> list[int]:
+    """The Erlang VMs whose environment holds `entry` (as root, every process's is readable)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().startswith("beam"):
+                if entry.encode() in (proc / "environ").read_bytes().split(b"\0"):
+                    pids.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return pids
+
+
 @dataclass
 class RabbitNode:
     """One RabbitMQ node with its own name, ports, config and data: never the machine's own,
@@ -172,9 +208,37 @@ class RabbitNode:
         try:
             self.ctl("wait", "--timeout", "120", str(self.home / "node.pid"))
         except subprocess.CalledProcessError as e:
-            logs = sorted((self.home / "log").glob("*.log"))
-            tail = logs[-1].read_text(errors="replace").splitlines()[-40:] if logs else []
-            raise RuntimeError(f"{self.node} did not start: {e.stdout}{e.stderr}\n" + "\n".join(tail)) from e
+            raise RuntimeError(f"{self.node} did not start: {e.stdout}{e.stderr}\n{self.log_tail()}") from e
+
+    def boot(self, attempts: int = 3) -> None:
+        """The first start of a new node: when one of its ports was taken meanwhile (by a process
+        outside this harness), start again on fresh ports. Later starts keep their ports, which
+        clients and the hubs already hold."""
+        for attempt in range(attempts):
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                if attempt == attempts - 1 or "eaddrinuse" not in self.log_tail():
+                    raise
+            self.kill_leftover()
+            shutil.rmtree(self.home)
+            self.port, self.dist_port, self.management_port = free_port(), free_port(), free_port()
+            self.configure()
+
+    def log_tail(self, lines: int = 40) -> str:
+        log = self.home / "log" / f"{self.node}.log"  # beside it, an empty `_upgrade.log`
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+    def kill_leftover(self) -> None:
+        """Kill the node's VM, if it runs: a node that failed to boot stays up, maybe with no pid
+        file, and holds its name. Its command line names neither node nor directory (they are in
+        its environment), so it is found by `RABBITMQ_NODENAME`."""
+        for pid in _pids_with_env(f"RABBITMQ_NODENAME={self.node}"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        while _pids_with_env(f"RABBITMQ_NODENAME={self.node}"):
+            time.sleep(0.1)
 
     def ctl(self, *args: str) -> str:
         return _as_rabbitmq(self.env, "rabbitmqctl", "-n", self.node, *args)
@@ -221,7 +285,7 @@ class RabbitCluster:
         for node in self.nodes:
             node.configure()
         with ThreadPoolExecutor(len(self.nodes)) as pool:  # boots in parallel: a node takes ~10 s
-            list(pool.map(RabbitNode.start, self.nodes))
+            list(pool.map(RabbitNode.boot, self.nodes))
         first, *others = self.nodes
         with ThreadPoolExecutor(len(others)) as pool:
             list(pool.map(lambda node: node.ctl("stop_app"), others))
@@ -241,9 +305,5 @@ class RabbitCluster:
 
     def close(self) -> None:
         for node in self.nodes:
-            if node.running():
-                with contextlib.suppress(OSError):
-                    os.kill(node.pid(), signal.SIGKILL)
-        # A node that failed to start may have written no pid file: its VM is found by its data dir.
-        subprocess.run(["pkill", "-9", "-f", f"beam.*{self.root}"], check=False)
+            node.kill_leftover()
         subprocess.run(["rm", "-rf", str(self.root)], check=False)
