@@ -12,7 +12,7 @@ valid request must still be answered, and the hub process's peak memory (VmHWM) 
 
 Each run gets its own database and vhost (dropped at the end, also on failure) and its own
 organisations' RabbitMQ users (deleted). Only loopback addresses.
-Run: cd /work/wt-fuzz && uv run python bench/fuzz.py [--count 10000] [--seed 1] [--huge-kib 1024]
+Run: cd /work/wt-fuzz && uv run python bench/fuzz.py [--count 10000] [--seed 1] [--huge-kib 4096]
 Stdout: a table of outcomes, the classes that faulted or were wrongly applied (with a minimal
 example each), then one JSON line. The hub's own log goes to --hub-log.
 """
@@ -69,6 +69,7 @@ from bench.fuzzing import (
 from bench.registration import stop_process, wait_for_consumer
 from contracts import examples
 from contracts.codes import OrganisationKind
+from hub.inbound import MAX_BODY_BYTES
 from hub.model import Organisation
 from hub.routing import INBOUND_EXCHANGE
 
@@ -86,7 +87,7 @@ _EXCEPTION_LINE = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Excepti
 class Options:
     count: int = 10_000
     seed: int = 1
-    huge_bytes: int = 1 << 20
+    huge_bytes: int = MAX_BODY_BYTES  # the limit the README documents: bodies go up to twice it
     delivery_limit: int = 5  # the hub's default; a test may use fewer retries to end sooner
     window: int = 64  # messages in flight from the publishers
     quiet_s: float = 60  # stop waiting when nothing arrived for this long (the rest is "lost")

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from contracts import REQUESTS
 from contracts import examples as ex
 from contracts.codes import OrganisationKind
+from hub.inbound import MAX_BODY_BYTES
 from hub.messagebus import HANDLERS
 from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
 
@@ -326,7 +327,7 @@ def _deep_nesting(c: _Ctx) -> FuzzCase:
 
 
 def _huge_body(c: _Ctx) -> FuzzCase:
-    # Around the body limit the campaign assumes (`huge_bytes`): from half of it to twice it.
+    # Around the body limit (`huge_bytes`, the hub's own by default): from half of it to twice it.
     size = c.rng.randrange(c.huge_bytes // 2, 2 * c.huge_bytes + 1)
     how = c.pick(("whitespace", "unknown field", "string field"))
     if how == "whitespace":  # valid JSON, valid contract: only a size limit refuses it
@@ -903,12 +904,12 @@ def _resolve(case: FuzzCase, orgs: Orgs) -> FuzzCase:
 
 
 def generate(
-    count: int, seed: int, orgs: Orgs, huge_bytes: int = 1 << 20, only: tuple[str, ...] = ()
+    count: int, seed: int, orgs: Orgs, huge_bytes: int = MAX_BODY_BYTES, only: tuple[str, ...] = ()
 ) -> list[FuzzCase]:
     """`count` bad messages over every request type and every mutation (see the module docstring).
 
-    `huge_bytes` is the body size above which the hub should refuse a body unread (an assumption of
-    the campaign: the issue asks for a limit without naming it); oversized bodies go up to twice it.
+    `huge_bytes` is the body size above which the hub must refuse a body unread (the README's 4 MiB,
+    `hub.inbound.MAX_BODY_BYTES`); oversized bodies go from half of it up to twice it.
     """
     rng = random.Random(seed)
     types = sorted(REQUESTS)
