@@ -8,7 +8,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from hub.audit import ChainHead
+from hub.kernel.audit import ChainHead
 
 
 class HeadsFileError(Exception):

@@ -42,10 +42,10 @@ from adapters.rabbit.topology import (
 from adapters.relay import OutboxRelay, OutboxRow
 from adapters.retention import prune, prune_attempts, prune_dead_letter_index
 from adapters.settings import Settings
-from hub import clock
-from hub.audit import ChainHead, ChainKeys
-from hub.feeds import expire
-from hub.inbound import handle_batch, handle_events
+from hub.kernel import clock
+from hub.kernel.audit import ChainHead, ChainKeys
+from hub.pipeline.inbound import handle_batch, handle_events
+from hub.sharing.feeds import expire
 
 log = structlog.get_logger("lrs.hub")
 

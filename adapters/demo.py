@@ -36,8 +36,8 @@ from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import outbound_queue_name
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
-from hub.audit import anchor_broken, first_broken_link
-from hub.model import Organisation
+from hub.kernel.audit import anchor_broken, first_broken_link
+from hub.kernel.model import Organisation
 
 PROVIDER = Organisation("10030488", OrganisationKind.PROVIDER, "Demo Sixth Form College")
 AMELIA = {

@@ -27,7 +27,7 @@ from adapters.rabbit.topology import outbound_queue_name
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
 from hub.disclosure import show_record
-from hub.model import Organisation
+from hub.kernel.model import Organisation
 
 AWARDING = Organisation("100062", OrganisationKind.AWARDING_ORGANISATION, "Demo Awarding Body")
 PORTAL = Organisation("900001", OrganisationKind.LEARNER_PORTAL, "Demo learner portal")

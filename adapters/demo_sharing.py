@@ -26,9 +26,10 @@ from adapters.publisher import OrganisationClient
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
-from hub import agreements, clock
-from hub.model import Organisation
-from hub.policy import Agreement, Feed, Scope
+from hub.kernel import clock
+from hub.kernel.model import Organisation
+from hub.sharing import agreements
+from hub.sharing.policy import Agreement, Feed, Scope
 
 UNIVERSITY = Organisation("10000001", OrganisationKind.PARTNER, "Demo University admissions")
 FIELDS = frozenset({"uln", "subject", "qualification_type", "grade", "award_date"})

@@ -13,7 +13,7 @@ from aio_pika.abc import AbstractChannel
 from adapters.postgres.repositories import PostgresOrganisations
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.topology import declare_outbound_queue
-from hub.model import Organisation
+from hub.kernel.model import Organisation
 
 
 class OrganisationExistsError(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
-from hub.routing import INBOUND_EXCHANGE
+from hub.pipeline.routing import INBOUND_EXCHANGE
 
 
 class OrganisationClient:

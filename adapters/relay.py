@@ -27,7 +27,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from aiormq.exceptions import DeliveryError
 
 from adapters.postgres.connection import AnyConnection
-from hub.routing import OUTBOUND_EXCHANGE
+from hub.pipeline.routing import OUTBOUND_EXCHANGE
 
 log = structlog.get_logger("lrs.relay")
 MAX_ATTEMPTS = 20  # refusals by the broker; then the row is left for an operator (attempts, last_error)

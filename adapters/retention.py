@@ -11,7 +11,7 @@ chunks, so a prune never holds a long transaction. The audit log is never pruned
 import asyncpg
 import structlog
 
-from hub.attempts import ATTEMPT_WINDOW
+from hub.records.attempts import ATTEMPT_WINDOW
 
 log = structlog.get_logger("lrs.retention")
 _CHUNK = 5000

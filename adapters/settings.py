@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # still open rows sealed under them until `hub learners seal` re-seals those.
     data_key: str = ""
     data_retired_keys: str = ""
-    # Key of the audit log's hash chain (hub/audit.py), an HMAC: a secret of 32 or more
+    # Key of the audit log's hash chain (hub/kernel/audit.py), an HMAC: a secret of 32 or more
     # characters the database never holds, so that no one who can write to the database can
     # forge an entry; `hub serve` refuses to start without one. Keys it replaced still verify
     # the entries hashed under them.

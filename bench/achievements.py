@@ -66,9 +66,9 @@ from bench.registration import (
 from bench.run_keys import use_run_keys
 from contracts.codes import OrganisationKind
 from contracts.plr import AchievementBulk, LearningEventOutcomes
-from hub.model import Organisation
-from hub.routing import INBOUND_EXCHANGE
-from hub.uln import uln_for_issue_number
+from hub.kernel.model import Organisation
+from hub.pipeline.routing import INBOUND_EXCHANGE
+from hub.register.uln import uln_for_issue_number
 
 KIND = AchievementBulk.message_type
 TARGET_PER_S, TARGET_SECONDS = 1500, 600

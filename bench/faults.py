@@ -62,7 +62,7 @@ from adapters.rabbit.admin import BrokerAdmin
 from adapters.rabbit.replication import check_replicas
 from bench.private_servers import RabbitCluster, RabbitNode, ReplicatedPostgres
 from contracts.codes import OrganisationKind
-from hub.model import Organisation
+from hub.kernel.model import Organisation
 
 REGISTER, BULK = "learner.register.v1", "achievement.bulk.v1"
 RESTART_S = 1.0  # the supervisor's pause before it starts a hub that exited

@@ -7,7 +7,7 @@
     subscribed), subscribe to the achievements feed with `feed.subscribe.v1`. An awarding
     organisation sends `achievement.bulk.v1` messages of --bulk-size results; each becomes ONE
     `achievements.recorded.v1` event on `lrs.events`, which the hub offers, item by item, to
-    every subscribed partner through the disclosure gate (hub/feeds.py): each partner gets at most
+    every subscribed partner through the disclosure gate (hub/sharing/feeds.py): each partner gets at most
     one `feed.delivery.v1` per event on `lrs.out.<partner>`, listing the items it may see.
     A closed loop for --duration seconds: at most --window bulk messages whose fan-out is not
     complete (receipt in, and every delivery the consent and agreement mix calls for arrived).
@@ -29,7 +29,7 @@ opted out; --restricted (50%) restricted, half of them to a view listing only ea
 register's 0, notice not seen, does not share); the rest share everything. --nominating (30%)
 of those who chose nominate one or two of the nominated-scope partners; a quarter of those
 nominations ended yesterday.
-Correctness on the side: the bench works out, without hub/policy.py, which items each partner
+Correctness on the side: the bench works out, without hub/sharing/policy.py, which items each partner
 may see (and with which fields, agreement and purpose) and checks every delivery against it;
 at the end the audit log's feed decisions and the `held` rows are counted against it too. Any
 difference is in the JSON's `mismatches` (empty when all is well).
@@ -102,10 +102,11 @@ from contracts.sharing import (
     Subscribe,
     SubscriptionAnswer,
 )
-from hub import agreements, clock
-from hub.model import Organisation
-from hub.policy import Agreement, Feed, Scope
-from hub.routing import EVENTS_EXCHANGE, INBOUND_EXCHANGE
+from hub.kernel import clock
+from hub.kernel.model import Organisation
+from hub.pipeline.routing import EVENTS_EXCHANGE, INBOUND_EXCHANGE
+from hub.sharing import agreements
+from hub.sharing.policy import Agreement, Feed, Scope
 
 KIND = AchievementBulk.message_type
 TARGET_RATIO = 0.5
@@ -125,7 +126,7 @@ SUSPENDED = 2  # this partner's agreement is suspended once it has subscribed: r
 _STALL_S = 120  # nothing arrived for this long while a fan-out is pending: the hub is stuck
 
 
-# ---- the partners and the learners, as the bench sees them (its own rules, not hub/policy.py)
+# ---- the partners and the learners, as the bench sees them (its own rules, not hub/sharing/policy.py)
 @dataclass
 class Partner:
     org_id: str

@@ -69,9 +69,9 @@ from bench.fuzzing import (
 from bench.registration import stop_process, wait_for_consumer
 from contracts import examples
 from contracts.codes import OrganisationKind
-from hub.inbound import MAX_BODY_BYTES
-from hub.model import Organisation
-from hub.routing import INBOUND_EXCHANGE
+from hub.kernel.model import Organisation
+from hub.pipeline.inbound import MAX_BODY_BYTES
+from hub.pipeline.routing import INBOUND_EXCHANGE
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
@@ -79,7 +79,7 @@ MANAGEMENT = "http://127.0.0.1:15672"
 FUZZ_ID = "x-fuzz-id"  # the campaign's own header: dead letters keep it, so each is matched to its case
 REJECTED = "message.rejected.v1"
 FAULT_EVENT = "message failed"
-CONCURRENT_TWIN = "same message handled concurrently"  # hub.inbound's TransientError when an id races itself
+CONCURRENT_TWIN = "same message handled concurrently"  # hub.pipeline.inbound's TransientError when an id races itself
 _EXCEPTION_LINE = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception)): ")
 
 
@@ -390,7 +390,7 @@ class Verdict:
 
 WRONG = ("wrongly accepted", "answered to another organisation")
 FAULTED = ("faulted", "faulted, answered on a retry")
-# Faults that say nothing of the message: a service away or a concurrent change (hub/errors.py).
+# Faults that say nothing of the message: a service away or a concurrent change (hub/kernel/errors.py).
 TRANSIENT = {"TransientError", "ConcurrentAttemptsError"}
 
 

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 from contracts import REQUESTS
 from contracts import examples as ex
 from contracts.codes import OrganisationKind
-from hub.inbound import MAX_BODY_BYTES
-from hub.messagebus import HANDLERS
-from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
+from hub.pipeline.inbound import MAX_BODY_BYTES
+from hub.pipeline.routes import HANDLERS
+from hub.pipeline.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
 
 # What a delivery should end as, besides "handled by the hub" (answered and/or dead-lettered).
 HUB, BROKER_REFUSES, NO_ANSWER = "hub", "broker_refuses", "no_answer"
@@ -909,7 +909,7 @@ def generate(
     """`count` bad messages over every request type and every mutation (see the module docstring).
 
     `huge_bytes` is the body size above which the hub must refuse a body unread (the README's 4 MiB,
-    `hub.inbound.MAX_BODY_BYTES`); oversized bodies go from half of it up to twice it.
+    `hub.pipeline.inbound.MAX_BODY_BYTES`); oversized bodies go from half of it up to twice it.
     """
     rng = random.Random(seed)
     types = sorted(REQUESTS)

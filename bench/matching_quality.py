@@ -1,10 +1,10 @@
 """Benchmark: how well find-by-demographics finds the right learner, and how rarely the wrong one.
 
 Builds a synthetic UK register (bench/synthetic.py), indexes it in memory under the register's
-blocking keys (`hub.blocking.learner_block_keys`), and asks queries that are known corruptions of
+blocking keys (`hub.register.blocking.learner_block_keys`), and asks queries that are known corruptions of
 a registered learner's demographics: the errors providers really make (issue 3). Each query's
-candidates are the learners sharing a key with `hub.blocking.query_block_keys(query)`; the answer
-is `hub.matching.match_learner(query, candidates)`, the same two calls the hub makes.
+candidates are the learners sharing a key with `hub.register.blocking.query_block_keys(query)`; the answer
+is `hub.register.matching.match_learner(query, candidates)`, the same two calls the hub makes.
 
 Per corruption kind it counts: exact to the right learner, exact to a WRONG learner (the cardinal
 sin: someone else's ULN), possible matches containing the right learner or not, too many, none,
@@ -42,11 +42,11 @@ from rich.table import Table
 
 from bench.synthetic import ACCENTED, PersonGenerator, SyntheticRegister, nickname_forms, plain, synthetic_register
 from contracts.learner import Demographics, LearnerDetails
-from hub.blocking import learner_block_keys, query_block_keys
-from hub.frequencies import NameFrequencies
-from hub.matching import MatchOutcome, MatchResult, match_learner
-from hub.model import Learner
-from hub.normalise import name_key
+from hub.kernel.model import Learner
+from hub.register.blocking import learner_block_keys, query_block_keys
+from hub.register.frequencies import NameFrequencies
+from hub.register.matching import MatchOutcome, MatchResult, match_learner
+from hub.register.normalise import name_key
 
 
 def _keyboard_neighbours() -> dict[str, str]:

@@ -4,7 +4,7 @@ Fills a fresh database with N synthetic learners (bench/synthetic.py: realistic 
 twins), COPYing the `learner` rows and their `learner_block` keys as the hub writes them, with the
 keys, indexes and foreign keys of those tables dropped during the COPY and rebuilt after (each
 exactly as the migrations define it: checked). Then it asks the real code path,
-`hub.registration.find_by_demographics` in a `PostgresUnitOfWork`, for registered learners (clean,
+`hub.register.registration.find_by_demographics` in a `PostgresUnitOfWork`, for registered learners (clean,
 with a typo, moved, by a nickname) and for people who are not registered: (a) one client in
 sequence, latency percentiles; (b) --clients at once for --seconds, finds per second.
 Run: cd /work/main && uv run python bench/matching_scale.py --learners 1000000 [--clients 8] [--queries 2000]
@@ -56,10 +56,10 @@ from bench.run_keys import use_run_keys
 from bench.synthetic import PersonGenerator, SyntheticRegister, _RegisterBuilder
 from contracts.codes import OrganisationKind
 from contracts.learner import FindLearnerByDemographics, LearnerDetails
-from hub.blocking import learner_block_keys, query_block_keys
-from hub.model import Learner, Organisation
-from hub.registration import find_by_demographics
-from hub.uln import uln_for_issue_number
+from hub.kernel.model import Learner, Organisation
+from hub.register.blocking import learner_block_keys, query_block_keys
+from hub.register.registration import find_by_demographics
+from hub.register.uln import uln_for_issue_number
 
 PG = "postgresql://postgres@127.0.0.1:5432/"
 ORG = Organisation("10000001", OrganisationKind.PROVIDER, "Scale Bench College")

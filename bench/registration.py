@@ -56,10 +56,10 @@ from bench.pipeline import pipeline_queues, start_pipeline
 from bench.run_keys import BENCH_DATA_KEY, hub_keys, use_run_keys
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
-from hub.blocking import learner_block_keys
-from hub.model import Learner, Organisation
-from hub.routing import INBOUND_EXCHANGE
-from hub.uln import uln_for_issue_number
+from hub.kernel.model import Learner, Organisation
+from hub.pipeline.routing import INBOUND_EXCHANGE
+from hub.register.blocking import learner_block_keys
+from hub.register.uln import uln_for_issue_number
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"

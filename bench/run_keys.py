@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters.postgres.audit import use_chain_keys
 from adapters.postgres.sealing import DetailsSealer, use_sealer
-from hub.audit import ChainKeys
+from hub.kernel.audit import ChainKeys
 
 BENCH_DATA_KEY = "bench-synthetic-learners-only-not-a-secret"
 AUDIT_KEY = secrets.token_hex(32)

@@ -30,9 +30,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from contracts.learner import LearnerDetails
-from hub.model import Learner
-from hub.normalise import name_key
-from hub.uln import uln_for_issue_number
+from hub.kernel.model import Learner
+from hub.register.normalise import name_key
+from hub.register.uln import uln_for_issue_number
 
 REFERENCE_DATE = date(2026, 9, 1)  # "today" for ages: fixed, so a seed gives the same register forever
 MALE, FEMALE = 1, 2

@@ -1,4 +1,4 @@
-"""Quick timing: one `learner.verify_batch.v1` of 5,000 items through hub.inbound on PostgreSQL.
+"""Quick timing: one `learner.verify_batch.v1` of 5,000 items through hub.pipeline.inbound on PostgreSQL.
 
 Three shapes, each handled --repeat times (a fresh message id each time) in its own transaction:
 - `verified`: 5,000 different learners, all with their right details (the usual results day);
@@ -34,10 +34,10 @@ from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
-from hub.audit import ChainKeys
-from hub.inbound import InboundMessage, handle_inbound
-from hub.model import Learner, Organisation
-from hub.uln import uln_for_issue_number
+from hub.kernel.audit import ChainKeys
+from hub.kernel.model import Learner, Organisation
+from hub.pipeline.inbound import InboundMessage, handle_inbound
+from hub.register.uln import uln_for_issue_number
 
 PG = "postgresql://postgres@127.0.0.1:5432/"
 SIZE = 5000

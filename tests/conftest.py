@@ -19,7 +19,7 @@ from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.sealing import DetailsSealer, use_sealer
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
-from hub.audit import ChainKeys
+from hub.kernel.audit import ChainKeys
 
 PG_SERVER = os.environ.get("LRS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 AMQP_SERVER = os.environ.get("LRS_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")

@@ -11,9 +11,9 @@ from adapters.audit_heads import read_heads
 from adapters.cli.context import operator, settings
 from adapters.postgres.audit import process_chain_keys, read_chain
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub import clock
-from hub.audit import ChainHead, anchor_broken, first_broken_link
 from hub.disclosure import show_log
+from hub.kernel import clock
+from hub.kernel.audit import ChainHead, anchor_broken, first_broken_link
 
 
 async def verify(anchor: Path, new_anchor: bool = False, heads: Path | None = None) -> int:

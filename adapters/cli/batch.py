@@ -11,7 +11,7 @@ from adapters.files.batch import BatchFile, BatchFileError, read_batch_file
 from adapters.postgres.batches import batch_output
 from adapters.publisher import OrganisationClient
 from contracts.learner import RegisterLearner
-from hub.inbound import BatchRef
+from hub.pipeline.inbound import BatchRef
 
 app = typer.Typer(help="LRS batch files (LRB_<UKPRN>_DDMMYYYYHHMM.CSV).", no_args_is_help=True)
 _IN_FLIGHT = 64  # unconfirmed publishes at once

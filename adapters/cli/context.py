@@ -21,7 +21,7 @@ from adapters.postgres.migrate import DatabaseNotReadyError, check_database
 from adapters.postgres.sealing import SealedDetailsError, WeakDataKeyError, use_sealer
 from adapters.rabbit.admin import BrokerAdmin, BrokerAdminError
 from adapters.settings import Settings
-from hub.audit import WeakAuditKeyError
+from hub.kernel.audit import WeakAuditKeyError
 
 T = TypeVar("T")
 

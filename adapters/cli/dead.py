@@ -17,8 +17,8 @@ from adapters.postgres.dead_letter_index import DeadLetterIndex, IndexedLetter
 from adapters.postgres.dead_letter_quota import DeadLetterQuota, QuotaUse
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.rabbit import dead_letters
-from hub.ports import AuditEntry
-from hub.vocabulary import Purpose, What
+from hub.kernel.ports import AuditEntry
+from hub.kernel.vocabulary import Purpose, What
 
 app = typer.Typer(help="Dead letters: messages the hub refused or could not handle.", no_args_is_help=True)
 

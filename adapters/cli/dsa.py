@@ -8,10 +8,11 @@ import typer
 from adapters.cli.context import operator, run
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.sharing import purpose_problem
-from hub import agreements, clock
-from hub.agreements import AgreementChange
-from hub.policy import Agreement, Feed, Scope
-from hub.ports import UnitOfWork
+from hub.kernel import clock
+from hub.kernel.ports import UnitOfWork
+from hub.sharing import agreements
+from hub.sharing.agreements import AgreementChange
+from hub.sharing.policy import Agreement, Feed, Scope
 
 app = typer.Typer(help="Data sharing agreements with partners.", no_args_is_help=True)
 

@@ -9,9 +9,9 @@ from adapters.cli.context import operator, run, settings
 from adapters.postgres.reindex import reindex_block_keys
 from adapters.postgres.sealing import SealingReport, seal_learner_rows
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub import linking
-from hub.linking import LikelyDuplicate, LinkOutcome
-from hub.ports import UnitOfWork
+from hub.kernel.ports import UnitOfWork
+from hub.register import linking
+from hub.register.linking import LikelyDuplicate, LinkOutcome
 
 app = typer.Typer(help="The Learner Register: linked learners and duplicates.", no_args_is_help=True)
 

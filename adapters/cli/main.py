@@ -13,8 +13,8 @@ from adapters.cli.context import run, settings
 from adapters.cli.notices import notices
 from adapters.postgres.migrate import apply_migrations, ensure_database
 from adapters.postgres.sealing import WeakDataKeyError, require_strong_data_key
-from hub.audit import MIN_AUDIT_KEY_LENGTH
-from hub.uln import check_uln
+from hub.kernel.audit import MIN_AUDIT_KEY_LENGTH
+from hub.register.uln import check_uln
 
 app = typer.Typer(help="Learner records hub: a message-driven Learning Records Service.", no_args_is_help=True)
 app.add_typer(org.app, name="org")

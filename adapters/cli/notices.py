@@ -4,7 +4,7 @@ import typer
 
 from adapters.cli.context import operator, run
 from adapters.postgres.sharing import PostgresSharing
-from hub.ports import NoticeRecord
+from hub.kernel.ports import NoticeRecord
 
 
 def notices(partner: str = typer.Option(None, help="only this partner's")) -> None:

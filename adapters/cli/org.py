@@ -8,7 +8,7 @@ from adapters.cli.context import operator, run
 from adapters.organisations import OrganisationExistsError, UnknownOrganisationError, add_organisation, reset_password
 from adapters.postgres.repositories import PostgresOrganisations
 from contracts.codes import OrganisationKind
-from hub.model import Organisation, OrganisationStatus
+from hub.kernel.model import Organisation, OrganisationStatus
 
 app = typer.Typer(help="Organisations: providers, awarding organisations, partners.", no_args_is_help=True)
 

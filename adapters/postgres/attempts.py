@@ -1,4 +1,4 @@
-"""asyncpg implementation of the verification attempt counts (hub.ports.VerificationAttempts).
+"""asyncpg implementation of the verification attempt counts (hub.kernel.ports.VerificationAttempts).
 
 A sender's row for a learner is read FOR UPDATE, so a second message counting for the same
 pair waits for the first to commit and then sees its failures. A pair with no row yet cannot
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.postgres.connection import AnyConnection
-from hub.attempts import ATTEMPT_WINDOW
-from hub.errors import ConcurrentAttemptsError
+from hub.kernel.errors import ConcurrentAttemptsError
+from hub.records.attempts import ATTEMPT_WINDOW
 
 Pair = tuple[str, str]  # (sender, uln)
 

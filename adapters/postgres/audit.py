@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from adapters.postgres.connection import AnyConnection
-from hub.audit import GENESIS_HASH, ChainHead, ChainKeys, LinkedEntry, require_strong_audit_key
-from hub.ports import AuditEntry
+from hub.kernel.audit import GENESIS_HASH, ChainHead, ChainKeys, LinkedEntry, require_strong_audit_key
+from hub.kernel.ports import AuditEntry
 
 CHAIN_LOCK = 7_411_001  # pg_advisory_xact_lock key serialising appends to the chain
 _APPEND_COLUMNS = (

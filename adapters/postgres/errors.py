@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import asyncpg
 
-from hub.errors import TransientError
+from hub.kernel.errors import TransientError
 
 _TRANSIENT = (
     OSError,  # connection refused or reset

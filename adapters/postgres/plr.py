@@ -1,4 +1,4 @@
-"""asyncpg implementation of the Personal Learning Records (hub.ports.LearningEvents).
+"""asyncpg implementation of the Personal Learning Records (hub.kernel.ports.LearningEvents).
 
 Entries saved in a transaction are buffered and written at commit in one statement (a bulk
 of 1,000 achievements is one INSERT ... ON CONFLICT, not 1,000); reads in the same
@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from adapters.postgres.connection import AnyConnection
-from hub.model import Challenge, ChallengeStatus, EventKind, LearningEvent
+from hub.kernel.model import Challenge, ChallengeStatus, EventKind, LearningEvent
 
 _EVENT_COLUMNS = (
     "event_id::text, uln, kind, source_org, source_ref, version, fields, withdrawn, withdrawn_reason, "

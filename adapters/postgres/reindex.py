@@ -1,6 +1,6 @@
 """Re-key the blocking index: learners indexed under an older set of keys get the current set.
 
-The keys are the hub's (hub/blocking.py) and cannot be computed in SQL, so a migration that adds
+The keys are the hub's (hub/register/blocking.py) and cannot be computed in SQL, so a migration that adds
 a key only records which rows are behind (`learner.block_keys_version`); this brings them up.
 """
 
@@ -10,7 +10,7 @@ import asyncpg
 
 from adapters.postgres.repositories import block_key_hash
 from contracts.learner import Demographics
-from hub.blocking import BLOCK_KEYS_VERSION, details_block_keys
+from hub.register.blocking import BLOCK_KEYS_VERSION, details_block_keys
 
 # The clear details hold every field the keys need; sealed fields are contact details (sealing.py).
 _KEY_FIELDS = ("given_name", "family_name", "previous_family_name", "date_of_birth", "gender", "last_known_postcode")

@@ -16,11 +16,11 @@ from adapters.postgres.connection import AnyConnection
 from adapters.postgres.sealing import DetailsSealer, Sealed, process_sealer
 from contracts.codes import OrganisationKind
 from contracts.learner import LearnerDetails
-from hub.blocking import BLOCK_KEYS_VERSION, learner_block_keys
-from hub.errors import TransientError
-from hub.frequencies import NO_FREQUENCIES, NameFrequencies
-from hub.model import Learner, LearnerStatus, Organisation, OrganisationStatus
-from hub.ports import BatchRowOutcome, InboxKey, InboxRecord
+from hub.kernel.errors import TransientError
+from hub.kernel.model import Learner, LearnerStatus, Organisation, OrganisationStatus
+from hub.kernel.ports import BatchRowOutcome, InboxKey, InboxRecord
+from hub.register.blocking import BLOCK_KEYS_VERSION, learner_block_keys
+from hub.register.frequencies import NO_FREQUENCIES, NameFrequencies
 
 log = structlog.get_logger("lrs.register")
 _CANDIDATE_CAP = 200

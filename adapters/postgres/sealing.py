@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from adapters.log import pseudonym
-from hub.errors import HubError
+from hub.kernel.errors import HubError
 
 SEALED_FIELDS = frozenset(
     {

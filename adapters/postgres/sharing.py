@@ -1,4 +1,4 @@
-"""asyncpg implementation of hub.ports.Sharing: agreements, consents, subscriptions, what partners hold.
+"""asyncpg implementation of hub.kernel.ports.Sharing: agreements, consents, subscriptions, what partners hold.
 
 Deliveries are buffered and written at commit in one statement (a feed of one event to twenty
 partners is one INSERT ... ON CONFLICT); reads of what partners hold see this transaction's
@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 
 from adapters.postgres.connection import AnyConnection
-from hub.errors import TransientError
-from hub.policy import Agreement, AgreementStatus, Consent, Feed, Scope
-from hub.ports import DeliveryRecord, NoticeRecord, Subscription
+from hub.kernel.errors import TransientError
+from hub.kernel.ports import DeliveryRecord, NoticeRecord, Subscription
+from hub.sharing.policy import Agreement, AgreementStatus, Consent, Feed, Scope
 
 _HELD_COLUMNS = (
     "partner, uln, feed, key, version, fields, agreement_id, agreement_version, consent_version, purpose, at"

@@ -31,8 +31,8 @@ from adapters.postgres.repositories import (
 from adapters.postgres.sealing import DetailsSealer
 from adapters.postgres.sharing import PostgresSharing
 from adapters.relay import OutboxRow
-from hub.audit import ChainKeys
-from hub.ports import AuditEntry, OutboundMessage
+from hub.kernel.audit import ChainKeys
+from hub.kernel.ports import AuditEntry, OutboundMessage
 
 
 class _BufferedOutbox:

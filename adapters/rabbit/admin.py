@@ -21,7 +21,7 @@ from adapters.rabbit.topology import (
     UNROUTED_EXCHANGE,
     outbound_queue_name,
 )
-from hub.routing import INBOUND_EXCHANGE
+from hub.pipeline.routing import INBOUND_EXCHANGE
 
 DEAD_LETTER_POLICY = "lrs-dead-letters"
 COMMAND_QUEUE_POLICY = "lrs-commands"

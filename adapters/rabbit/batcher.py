@@ -9,7 +9,7 @@ across many messages. Several workers keep the database busy while one commits.
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from hub.inbound import Handled, InboundMessage, Outcome
+from hub.pipeline.inbound import Handled, InboundMessage, Outcome
 
 HandleBatch = Callable[[Sequence[InboundMessage]], Awaitable[list[Outcome]]]
 _Item = tuple[InboundMessage, "asyncio.Future[Handled]"]

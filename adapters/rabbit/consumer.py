@@ -32,7 +32,7 @@ from adapters.postgres.errors import is_transient
 from adapters.rabbit import dead_letters, requeue, wire
 from adapters.rabbit.batcher import MicroBatcher
 from adapters.rabbit.topology import COMMAND_QUEUES
-from hub.inbound import Handled, HeaderError, InboundMessage, read_batch
+from hub.pipeline.inbound import Handled, HeaderError, InboundMessage, read_batch
 
 log = structlog.get_logger("lrs.inbound")
 T = TypeVar("T")
@@ -111,7 +111,7 @@ def register_consumer(
         decoder=_undecoded,
     )
     async def command(message: RabbitMessage) -> None:  # the delivery itself: see _undecoded
-        """A request from an organisation: handled by hub.inbound with its queue's other deliveries."""
+        """A request from an organisation: handled by hub.pipeline.inbound with its queue's other deliveries."""
         raw = message.raw_message
         inbound = to_inbound(raw, inbox, hub_user)
         started = time.perf_counter()

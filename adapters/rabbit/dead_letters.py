@@ -25,7 +25,7 @@ from aio_pika.exceptions import ChannelNotFoundEntity, DeliveryError, PublishErr
 
 from adapters.rabbit.topology import DEAD_LETTER_QUEUE, command_queue_for
 from contracts import REQUESTS
-from hub.routing import DEAD_LETTER_EXCHANGE
+from hub.pipeline.routing import DEAD_LETTER_EXCHANGE
 
 REASON = "x-lrs-dead-letter-reason"
 CONSUMER = "x-lrs-consumer"

@@ -18,8 +18,8 @@
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, FieldValue
 
-from hub.messagebus import EVENT_HANDLERS, ROUTES
-from hub.routing import (
+from hub.pipeline.routes import EVENT_HANDLERS, ROUTES
+from hub.pipeline.routing import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
     FEEDS_QUEUE,

@@ -9,7 +9,7 @@ strings only, which now come as bytes), so the two decoders involved are wrapped
 every AMQP connection of the process:
 
 - a short string is decoded with U+FFFD for what is not UTF-8: such a message_id is not
-  printable ASCII, so the hub refuses it (`hub.inbound.InboundMessage.usable_id`);
+  printable ASCII, so the hub refuses it (`hub.pipeline.inbound.InboundMessage.usable_id`);
 - a header table the hub cannot decode is read as one header, UNDECODABLE_HEADERS, and the
   message is refused for it (its headers are lost: the frame holds nothing else readable).
 

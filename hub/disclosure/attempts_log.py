@@ -3,12 +3,12 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from hub import attempts
-from hub.answers import Attempt, VerifiedItem
 from hub.disclosure.decision import VERIFICATION_FIELDS, Allowed, Decision, Refused, audit
-from hub.model import Organisation
-from hub.ports import UnitOfWork
-from hub.vocabulary import Purpose, What
+from hub.kernel.model import Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.kernel.vocabulary import Purpose, What
+from hub.pipeline.drafts import Attempt, VerifiedItem
+from hub.records import attempts
 
 
 def attempt_of(item: VerifiedItem, gate: Decision) -> tuple[Decision, str]:

@@ -7,7 +7,7 @@
   registration, and a register view only of a learner it submitted;
 - a PLR message (verification, receipt, challenge notice, answer and outcome) and a learner's
   own data for the learner portal: the kinds of recipient and the purpose `_RULES` names;
-- a partner's item (an `Offer`): the rules of hub/policy.py, under the partner's agreement and
+- a partner's item (an `Offer`): the rules of hub/sharing/policy.py, under the partner's agreement and
   the learner's consent (a `SharingContext`).
 
 Allowed carries exactly the fields the rule permits (a projection, never the whole record);
@@ -23,12 +23,12 @@ from contracts.codes import OrganisationKind
 from contracts.learner import Candidate, LearnerView
 from contracts.plr import ChallengeAnswer, ChallengeNotice, ChallengeOutcome
 from contracts.sharing import ConsentAnswer, Disclosures, OwnRecord, Preview
-from hub import policy
-from hub.matching import ScoredLearner
-from hub.model import Learner, Organisation
-from hub.policy import Agreement, Consent, Grant, Offer
-from hub.ports import AuditEntry, UnitOfWork
-from hub.vocabulary import Purpose, What, feed_item
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import AuditEntry, UnitOfWork
+from hub.kernel.vocabulary import Purpose, What, feed_item
+from hub.register.matching import ScoredLearner
+from hub.sharing import policy
+from hub.sharing.policy import Agreement, Consent, Grant, Offer
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ async def _decide_register(
 
 
 def _decide_offer(partner: Organisation, uln: str, offer: Offer, purpose: str, ctx: SharingContext) -> Decision:
-    """hub/policy.py's rules under learner `uln`'s consent, and the agreement and consent versions relied on."""
+    """hub/sharing/policy.py's rules under learner `uln`'s consent, and the agreement and consent versions relied on."""
     consent = ctx.consent(uln)
     ruling = policy.decide(partner, ctx.agreements, consent, offer, purpose, ctx.today)
     if isinstance(ruling, Grant):

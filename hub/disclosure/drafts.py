@@ -5,7 +5,15 @@ from datetime import datetime
 from typing import Any
 
 from contracts.base import Contract
-from hub.answers import (
+from hub.disclosure.decision import Allowed, decide_and_audit
+from hub.disclosure.outbox import queue
+from hub.disclosure.partner_items import answer_partner, deliver, send_record
+from hub.disclosure.plr_messages import send_notice, send_outcomes, send_reply, send_verification
+from hub.disclosure.register_answers import send_answer
+from hub.kernel.model import Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.kernel.vocabulary import Purpose, What
+from hub.pipeline.drafts import (
     AnswerDraft,
     Draft,
     OutcomesDraft,
@@ -15,14 +23,6 @@ from hub.answers import (
     ReplyDraft,
     VerificationDraft,
 )
-from hub.disclosure.decision import Allowed, decide_and_audit
-from hub.disclosure.outbox import queue
-from hub.disclosure.partner_items import answer_partner, deliver, send_record
-from hub.disclosure.plr_messages import send_notice, send_outcomes, send_reply, send_verification
-from hub.disclosure.register_answers import send_answer
-from hub.model import Organisation
-from hub.ports import UnitOfWork
-from hub.vocabulary import Purpose, What
 
 
 async def send_draft(

@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from contracts.plr import LearningEventView
-from hub import plr
-from hub.linking import ulns_of
-from hub.ports import AuditEntry, UnitOfWork
-from hub.vocabulary import Purpose, What
+from hub.kernel.ports import AuditEntry, UnitOfWork
+from hub.kernel.vocabulary import Purpose, What
+from hub.records import plr
+from hub.register.linking import ulns_of
 
 
 async def show_record(

@@ -4,9 +4,9 @@ Everything here is queued only after `decide` allowed it and `audit` recorded th
 """
 
 from contracts.base import Contract
-from hub.model import Organisation
-from hub.ports import OutboundMessage, UnitOfWork
-from hub.routing import OUTBOUND_EXCHANGE
+from hub.kernel.model import Organisation
+from hub.kernel.ports import OutboundMessage, UnitOfWork
+from hub.pipeline.routing import OUTBOUND_EXCHANGE
 
 
 async def queue(

@@ -1,4 +1,4 @@
-"""What partners receive: each item ruled on by the gate under hub/policy.py and audited,
+"""What partners receive: each item ruled on by the gate under hub/sharing/policy.py and audited,
 answers about their own requests, record requests' answers, and recall, correction and
 re-key notices. What a partner holds is remembered, so that it can be recalled."""
 
@@ -9,7 +9,6 @@ from contracts.base import Contract
 from contracts.codes import ResponseCode
 from contracts.sharing import DecisionStamp, DeliveredItem, Delivery, PartnerRecord
 from contracts.sharing import Notice as PartnerNotice
-from hub.answers import DESCRIPTIONS, RecordDraft
 from hub.disclosure.attempts_log import audit_attempts
 from hub.disclosure.decision import (
     Allowed,
@@ -22,10 +21,11 @@ from hub.disclosure.decision import (
     sharing_context,
 )
 from hub.disclosure.outbox import queue
-from hub.model import Organisation
-from hub.policy import Denial, Feed, Grant, Offer, Ruling
-from hub.ports import DeliveryRecord, NoticeRecord, UnitOfWork
-from hub.vocabulary import Purpose, What, notice_item
+from hub.kernel.model import Organisation
+from hub.kernel.ports import DeliveryRecord, NoticeRecord, UnitOfWork
+from hub.kernel.vocabulary import Purpose, What, notice_item
+from hub.pipeline.drafts import DESCRIPTIONS, RecordDraft
+from hub.sharing.policy import Denial, Feed, Grant, Offer, Ruling
 
 DETAILS_KEY = "details"  # what a partner holds of a learner's details is filed under this key
 

@@ -12,14 +12,14 @@ from contracts.plr import (
     Verification,
     VerificationResult,
 )
-from hub import attempts
-from hub.answers import DESCRIPTIONS, Notice, OutcomesDraft, ReplyDraft, VerificationDraft
 from hub.disclosure.attempts_log import attempt_of, audit_attempt, audit_attempts
 from hub.disclosure.decision import Allowed, Decision, Refused, audit, decide, decide_and_audit
 from hub.disclosure.outbox import queue
-from hub.model import Organisation
-from hub.ports import UnitOfWork
-from hub.vocabulary import Purpose, What
+from hub.kernel.model import Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.kernel.vocabulary import Purpose, What
+from hub.pipeline.drafts import DESCRIPTIONS, Notice, OutcomesDraft, ReplyDraft, VerificationDraft
+from hub.records import attempts
 
 
 async def send_verification(

@@ -3,12 +3,12 @@
 from datetime import datetime
 
 from contracts.learner import Candidate, LearnerAnswer, LearnerView, MessageRejected
-from hub.answers import AnswerDraft, DetailsChange
 from hub.disclosure.decision import Allowed, decide_and_audit
 from hub.disclosure.outbox import queue
-from hub.model import Organisation
-from hub.ports import AuditEntry, UnitOfWork
-from hub.vocabulary import Purpose, What
+from hub.kernel.model import Organisation
+from hub.kernel.ports import AuditEntry, UnitOfWork
+from hub.kernel.vocabulary import Purpose, What
+from hub.pipeline.drafts import AnswerDraft, DetailsChange
 
 
 async def send_answer(

@@ -16,7 +16,7 @@ from adapters.postgres import audit, sealing
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
-from hub.model import Organisation
+from hub.kernel.model import Organisation
 from tests.conftest import AUDIT_KEY, new_ukprn
 
 

@@ -28,9 +28,9 @@ from adapters.postgres.connection import AnyConnection
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
-from hub.audit import GENESIS_HASH, ChainKey, WeakAuditKeyError, unkeyed_hash
-from hub.model import Organisation
-from hub.ports import AuditEntry
+from hub.kernel.audit import GENESIS_HASH, ChainKey, WeakAuditKeyError, unkeyed_hash
+from hub.kernel.model import Organisation
+from hub.kernel.ports import AuditEntry
 from tests.conftest import AUDIT_KEY, PG_SERVER, new_ukprn
 from tests.integration.conftest import Cli, OrgLogin
 from tests.integration.mis import Mis, body, register

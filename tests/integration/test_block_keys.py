@@ -6,8 +6,8 @@ from adapters.bootstrap import Hub
 from adapters.postgres.reindex import reindex_block_keys
 from contracts.codes import OrganisationKind
 from contracts.learner import Demographics
-from hub.blocking import BLOCK_KEYS_VERSION, query_block_keys
-from hub.model import Learner, Organisation
+from hub.kernel.model import Learner, Organisation
+from hub.register.blocking import BLOCK_KEYS_VERSION, query_block_keys
 from tests.conftest import new_ukprn
 from tests.integration.conftest import Cli
 from tests.unit.builders import learner

@@ -8,7 +8,7 @@ from adapters.settings import Settings
 from bench.fuzz import Options, campaign
 from bench.fuzzing import MUTATIONS
 from contracts import REQUESTS
-from hub.inbound import MAX_BODY_BYTES
+from hub.pipeline.inbound import MAX_BODY_BYTES
 
 # Fewer retries than the hub's default: a message that faults is a fault at its first failure.
 OPTIONS = Options(count=300, seed=9, huge_bytes=MAX_BODY_BYTES, delivery_limit=2, quiet_s=15, timeout_s=90)

@@ -13,7 +13,7 @@ from adapters.bootstrap import Hub
 from adapters.files.batch import _ROW_NAMESPACE
 from adapters.postgres.dead_letter_index import DeadLetterIndex
 from adapters.rabbit import dead_letters
-from hub.inbound import MAX_BODY_BYTES
+from hub.pipeline.inbound import MAX_BODY_BYTES
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, dead_letter, register
 

@@ -3,7 +3,7 @@
 from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
-from hub.policy import Consent
+from hub.sharing.policy import Consent
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 from tests.integration.test_plr_over_broker import gcse

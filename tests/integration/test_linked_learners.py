@@ -6,8 +6,8 @@ from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import Gender, VerificationType
 from contracts.learner import LearnerDetails
-from hub import linking
-from hub.model import Learner
+from hub.kernel.model import Learner
+from hub.register import linking
 from tests.integration.conftest import OrgLogin
 from tests.integration.mis import Mis, body
 

@@ -24,7 +24,7 @@ from adapters.postgres.repositories import PostgresOrganisations
 from adapters.rabbit.admin import BrokerAdmin
 from adapters.settings import Settings
 from contracts.codes import OrganisationKind
-from hub.model import Organisation, OrganisationStatus
+from hub.kernel.model import Organisation, OrganisationStatus
 from tests.conftest import MANAGEMENT, PG_SERVER, new_ukprn
 
 Cli = Callable[..., Awaitable[Result]]

@@ -13,10 +13,10 @@ from aio_pika.abc import AbstractQueue
 from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
-from hub.attempts import ATTEMPT_LIMIT, REFUSAL
 from hub.disclosure import show_record
-from hub.plr import NOT_VERIFIED
-from hub.routing import EVENTS_EXCHANGE
+from hub.pipeline.routing import EVENTS_EXCHANGE
+from hub.records.attempts import ATTEMPT_LIMIT, REFUSAL
+from hub.records.plr import NOT_VERIFIED
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import AMELIA, Mis, body, dead_letter, register
 

@@ -9,10 +9,10 @@ import pytest
 
 from adapters.bootstrap import Hub
 from contracts.codes import OrganisationKind
-from hub.errors import TransientError
-from hub.model import Organisation
-from hub.policy import Consent
-from hub.ports import InboxKey, InboxRecord, UnitOfWork
+from hub.kernel.errors import TransientError
+from hub.kernel.model import Organisation
+from hub.kernel.ports import InboxKey, InboxRecord, UnitOfWork
+from hub.sharing.policy import Consent
 from tests.conftest import new_ukprn
 from tests.unit.builders import learner
 from tests.unit.fakes import FakeUnitOfWorkFactory

@@ -11,9 +11,9 @@ from adapters.postgres.audit import process_chain_keys, read_chain
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
-from hub.audit import ChainBreak, first_broken_link
-from hub.model import Organisation
-from hub.ports import AuditEntry
+from hub.kernel.audit import ChainBreak, first_broken_link
+from hub.kernel.model import Organisation
+from hub.kernel.ports import AuditEntry
 
 
 def _entry(n: int) -> AuditEntry:

@@ -5,7 +5,7 @@ import uuid
 import aio_pika
 
 from adapters.bootstrap import Hub
-from hub.uln import is_valid_uln
+from hub.register.uln import is_valid_uln
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 

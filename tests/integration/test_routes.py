@@ -8,8 +8,8 @@ import pytest
 
 from adapters.bootstrap import Hub
 from contracts import EVENTS, REQUESTS
-from hub.messagebus import EVENT_HANDLERS, HANDLERS, ROUTES
-from hub.routing import EVENTS_EXCHANGE, INBOUND_EXCHANGE, SHARING_QUEUE
+from hub.pipeline.routes import EVENT_HANDLERS, HANDLERS, ROUTES
+from hub.pipeline.routing import EVENTS_EXCHANGE, INBOUND_EXCHANGE, SHARING_QUEUE
 from tests.conftest import MANAGEMENT
 from tests.integration.conftest import OrgLogin
 from tests.integration.mis import Mis, body, register

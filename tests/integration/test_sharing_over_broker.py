@@ -7,9 +7,10 @@ import pytest
 from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
-from hub import agreements, clock
-from hub.errors import TransientError
-from hub.policy import Agreement, Consent, Feed, Scope
+from hub.kernel import clock
+from hub.kernel.errors import TransientError
+from hub.sharing import agreements
+from hub.sharing.policy import Agreement, Consent, Feed, Scope
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 from tests.integration.test_plr_over_broker import gcse

@@ -9,8 +9,10 @@ from typing import Any
 
 from adapters.bootstrap import Hub
 from contracts.codes import OrganisationKind
-from hub import agreements, clock, linking
-from hub.policy import Agreement, Feed, Scope
+from hub.kernel import clock
+from hub.register import linking
+from hub.sharing import agreements
+from hub.sharing.policy import Agreement, Feed, Scope
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import Mis, body, register
 from tests.integration.test_plr_over_broker import gcse

@@ -10,9 +10,9 @@ import pytest
 from adapters.bootstrap import Hub
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from contracts.codes import OrganisationKind
-from hub.attempts import ATTEMPT_LIMIT, REFUSAL
-from hub.errors import ConcurrentAttemptsError, TransientError
-from hub.model import Organisation
+from hub.kernel.errors import ConcurrentAttemptsError, TransientError
+from hub.kernel.model import Organisation
+from hub.records.attempts import ATTEMPT_LIMIT, REFUSAL
 from tests.integration.conftest import AddOrg, OrgLogin
 from tests.integration.mis import AMELIA, Mis, body, register
 

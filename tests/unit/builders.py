@@ -8,9 +8,9 @@ from typing import Any
 
 from contracts.codes import OrganisationKind
 from contracts.learner import FindLearnerByUln, LearnerChanges, LearnerDetails, RegisterLearner, UpdateLearner
-from hub.inbound import BatchRef, InboundMessage
-from hub.model import Learner, Organisation, OrganisationStatus
-from hub.uln import uln_for_issue_number
+from hub.kernel.model import Learner, Organisation, OrganisationStatus
+from hub.pipeline.inbound import BatchRef, InboundMessage
+from hub.register.uln import uln_for_issue_number
 
 TODAY = date(2026, 11, 29)
 NOW = datetime(2026, 11, 29, 10, 30, tzinfo=UTC)  # when a handler is called directly: TODAY, mid-morning

@@ -1,6 +1,6 @@
 import pytest
 
-from hub.model import Organisation
+from hub.kernel.model import Organisation
 
 from .builders import provider
 from .fakes import FakeUnitOfWorkFactory

@@ -1,4 +1,4 @@
-"""In-memory fakes of hub.ports: a unit of work whose changes are staged and applied on commit.
+"""In-memory fakes of hub.kernel.ports: a unit of work whose changes are staged and applied on commit.
 
 `async with uow:` copies the committed state; every repository works on that copy, and only
 `commit()` makes it the committed state. Leaving without a commit throws the copy away, so a
@@ -13,12 +13,9 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Self
 
-from hub.blocking import learner_block_keys
-from hub.errors import TransientError
-from hub.frequencies import NameFrequencies
-from hub.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, LearningEvent, Organisation
-from hub.policy import Agreement, Consent, Feed
-from hub.ports import (
+from hub.kernel.errors import TransientError
+from hub.kernel.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, LearningEvent, Organisation
+from hub.kernel.ports import (
     AuditEntry,
     AuditLog,
     Batches,
@@ -39,6 +36,9 @@ from hub.ports import (
     UnitOfWorkFactory,
     VerificationAttempts,
 )
+from hub.register.blocking import learner_block_keys
+from hub.register.frequencies import NameFrequencies
+from hub.sharing.policy import Agreement, Consent, Feed
 
 _CANDIDATE_LIMIT = 200  # as the SQL's LIMIT
 
@@ -409,7 +409,7 @@ class FakeUnitOfWork:
 
 
 class FakeUnitOfWorkFactory:
-    """Makes units of work on one shared in-memory state; pass it to hub.inbound.handle_inbound.
+    """Makes units of work on one shared in-memory state; pass it to hub.pipeline.inbound.handle_inbound.
 
     `faults` maps an operation ("outbox.add", "learners.add", ...) to an exception it raises,
     to prove a fault midway leaves nothing behind.
@@ -439,5 +439,5 @@ class FakeUnitOfWorkFactory:
 
 
 def _implements_the_ports(factory: FakeUnitOfWorkFactory) -> tuple[UnitOfWorkFactory, UnitOfWork]:
-    """Never called: mypy checks here that the fakes satisfy hub.ports' Protocols."""
+    """Never called: mypy checks here that the fakes satisfy hub.kernel.ports' Protocols."""
     return factory, factory()

@@ -1,6 +1,6 @@
 """Builders and readers for the PLR's unit tests: message bodies, sending, and what came out.
 
-Messages go through hub.inbound.handle_inbound, which dates them by the clock (UTC), so dates
+Messages go through hub.pipeline.inbound.handle_inbound, which dates them by the clock (UTC), so dates
 that must be "today" or "in the future" are computed from `hub_today()`, not builders.TODAY.
 """
 
@@ -16,10 +16,10 @@ from contracts.plr import (
     SubmitAchievement,
     WithdrawAchievement,
 )
-from hub.inbound import Handled, InboundMessage, handle_inbound
-from hub.model import EventKind, LearningEvent, Organisation
-from hub.ports import AuditEntry, OutboundMessage
-from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.kernel.model import EventKind, LearningEvent, Organisation
+from hub.kernel.ports import AuditEntry, OutboundMessage
+from hub.pipeline.inbound import Handled, InboundMessage, handle_inbound
+from hub.pipeline.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
 
 from .builders import inbound
 from .fakes import FakeUnitOfWorkFactory

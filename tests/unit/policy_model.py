@@ -1,7 +1,7 @@
 """A reference model of what partners may receive and must give back, for test_policy_model.py.
 
-Written from the rules in hub/policy.py's docstring and the promises of hub/agreements.py,
-hub/consent.py and hub/feeds.py, not from their code: plain sets and dicts, one check per rule.
+Written from the rules in hub/sharing/policy.py's docstring and the promises of hub/sharing/agreements.py,
+hub/sharing/consent.py and hub/sharing/feeds.py, not from their code: plain sets and dicts, one check per rule.
 Every partner here is an active organisation of kind partner (rule 1 always holds), and the
 model keeps only each partner's live agreement (a revoked one is gone).
 

@@ -2,7 +2,7 @@
 
 Agreements and subscriptions are put straight into the committed state (an operator's `hub dsa`
 and a partner's subscribe are tested on their own); hub events are offered the way the events
-consumer offers them, with hub.feeds.offer_event in a unit of work of their own.
+consumer offers them, with hub.sharing.feeds.offer_event in a unit of work of their own.
 """
 
 import itertools
@@ -15,10 +15,11 @@ from contracts.base import Contract
 from contracts.codes import AbilityToShare, OrganisationKind
 from contracts.plr import AchievementsAmended, AchievementsRecorded
 from contracts.sharing import DecisionStamp, DeliveredItem, Delivery, Notice
-from hub import clock, feeds
-from hub.model import Learner, Organisation
-from hub.policy import Agreement, Feed, Scope
-from hub.ports import Subscription, UnitOfWork
+from hub.kernel import clock
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import Subscription, UnitOfWork
+from hub.sharing import feeds
+from hub.sharing.policy import Agreement, Feed, Scope
 
 from .builders import learner
 from .fakes import FakeUnitOfWorkFactory

@@ -1,4 +1,4 @@
-"""Achievements from awarding organisations (hub.achievements): submit, amend, withdraw, bulk."""
+"""Achievements from awarding organisations (hub.records.achievements): submit, amend, withdraw, bulk."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -17,11 +17,11 @@ from contracts.plr import (
     LearningEventOutcomes,
     WithdrawnAchievement,
 )
-from hub.inbound import Handled
-from hub.model import EventKind, Learner, LearnerStatus, LearningEvent, Organisation
-from hub.plr import NOT_VERIFIED
-from hub.ports import OutboundMessage
-from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.kernel.model import EventKind, Learner, LearnerStatus, LearningEvent, Organisation
+from hub.kernel.ports import OutboundMessage
+from hub.pipeline.inbound import Handled
+from hub.pipeline.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.records.plr import NOT_VERIFIED
 
 from .builders import awarding_organisation, details, fresh_uln, learner
 from .fakes import FakeUnitOfWorkFactory

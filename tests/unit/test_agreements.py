@@ -1,10 +1,11 @@
-"""hub.agreements: an agreement names only purposes a partner could send on the wire."""
+"""hub.sharing.agreements: an agreement names only purposes a partner could send on the wire."""
 
 import pytest
 
 from contracts.sharing import RequestRecord
-from hub import agreements, clock
-from hub.agreements import AgreementChange
+from hub.kernel import clock
+from hub.sharing import agreements
+from hub.sharing.agreements import AgreementChange
 
 from .fakes import FakeUnitOfWorkFactory
 from .sharing_builders import agreement_of, in_uow, partner, with_agreement

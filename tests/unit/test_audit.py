@@ -1,4 +1,4 @@
-"""The audit log's keyed hash chain (hub.audit): tampering is found at the entry it starts,
+"""The audit log's keyed hash chain (hub.kernel.audit): tampering is found at the entry it starts,
 and nobody without the key can append or rewrite entries that verify."""
 
 import hashlib
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.audit import (
+from hub.kernel.audit import (
     GENESIS_HASH,
     ChainBreak,
     ChainKey,
@@ -19,7 +19,7 @@ from hub.audit import (
     first_broken_link,
     unkeyed_hash,
 )
-from hub.ports import AuditEntry
+from hub.kernel.ports import AuditEntry
 
 from .builders import fresh_uln
 
@@ -185,7 +185,7 @@ BEFORE_SHARING = AuditEntry(
     fields=("uln", "given_name"),
     correlation_id="req-1",
 )
-# Its canonical JSON as hub/audit.py describes it: the nine original fields, keys sorted, no spaces.
+# Its canonical JSON as hub/kernel/audit.py describes it: the nine original fields, keys sorted, no spaces.
 BEFORE_SHARING_JSON = (
     '{"at":"2026-11-29T09:00:00+00:00","correlation_id":"req-1","decision":"allowed",'
     '"fields":["uln","given_name"],"purpose":"registration","reason":"","recipient":"10030488",'

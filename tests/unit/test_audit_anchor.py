@@ -1,6 +1,6 @@
 """A head kept outside the database shows a cut-off or rewritten tail, which the hash chain alone cannot."""
 
-from hub.audit import ChainHead, anchor_broken
+from hub.kernel.audit import ChainHead, anchor_broken
 
 CHAIN = ["a" * 64, "b" * 64, "c" * 64]
 

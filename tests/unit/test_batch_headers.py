@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub.inbound import BatchRef, HeaderError, read_batch
+from hub.pipeline.inbound import BatchRef, HeaderError, read_batch
 
 ID, ROW, ROWS = "x-lrs-batch-id", "x-lrs-batch-row", "x-lrs-batch-rows"
 GOOD = {ID: "LRB_10030488_021220260900", ROW: "2", ROWS: "3"}

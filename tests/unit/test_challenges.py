@@ -1,4 +1,5 @@
-"""Challenges (hub.challenges, hub.plr): a learner disputes a PLR entry; its sender amends, withdraws or confirms."""
+"""Challenges (hub.records.challenges, hub.records.plr): a learner disputes a PLR entry; its sender amends,
+withdraws or confirms."""
 
 import itertools
 import uuid
@@ -20,9 +21,9 @@ from contracts.plr import (
     ItemOutcome,
     LearningEventOutcomes,
 )
-from hub.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, Organisation
-from hub.ports import OutboundMessage
-from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.kernel.model import Challenge, ChallengeStatus, EventKind, Learner, LearnerStatus, Organisation
+from hub.kernel.ports import OutboundMessage
+from hub.pipeline.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
 
 from .builders import awarding_organisation, details, fresh_uln, learner, provider
 from .fakes import FakeUnitOfWorkFactory

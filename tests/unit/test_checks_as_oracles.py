@@ -1,5 +1,5 @@
 """Achievements, enrolments and partners' record requests check a learner's details within the same
-attempt limit as verification (hub.verification.Checker), so none of them reveals those details."""
+attempt limit as verification (hub.records.verification.Checker), so none of them reveals those details."""
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
@@ -10,11 +10,11 @@ import pytest
 from contracts.codes import ResponseCode
 from contracts.plr import AchievementBulk, ItemOutcome, VerifyLearner
 from contracts.sharing import PartnerRecord
-from hub.attempts import ATTEMPT_LIMIT, REFUSAL
-from hub.model import EventKind, Learner, Organisation
-from hub.plr import NOT_VERIFIED
-from hub.policy import Consent, Scope
-from hub.ports import AuditEntry
+from hub.kernel.model import EventKind, Learner, Organisation
+from hub.kernel.ports import AuditEntry
+from hub.records.attempts import ATTEMPT_LIMIT, REFUSAL
+from hub.records.plr import NOT_VERIFIED
+from hub.sharing.policy import Consent, Scope
 
 from .builders import awarding_organisation, fresh_uln, provider
 from .fakes import FakeUnitOfWorkFactory

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# hub/clock.py is the clock; the bus reads it once per message and gives that `now` to the handler.
-_READERS = {"hub/clock.py", "hub/inbound.py"}
+# hub/kernel/clock.py is the clock; the bus reads it once per message and gives that `now` to the handler.
+_READERS = {"hub/kernel/clock.py", "hub/pipeline/inbound.py"}
 _CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("clock", "now"), ("clock", "today")}
 _TIME_CALLS = {("time", "time"), ("time", "time_ns")}
 
@@ -43,7 +43,7 @@ def test_only_the_clock_and_the_bus_read_the_time_in_hub() -> None:
         "datetime.datetime.now()",
         "date.today()",
         "clock.now()",
-        "hub.clock.today()",
+        "hub.kernel.clock.today()",
         "time.time()",
     ],
 )

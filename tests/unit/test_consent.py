@@ -1,4 +1,4 @@
-"""Learners' choices and reads through the learner portal (hub.consent): answers, recalls, previews, the log."""
+"""Learners' choices and reads through the learner portal (hub.sharing.consent): answers, recalls, previews, the log."""
 
 import uuid
 from datetime import UTC, datetime
@@ -24,11 +24,11 @@ from contracts.sharing import (
     SetSharing,
     WithdrawNomination,
 )
-from hub import plr
-from hub.model import Learner, LearnerStatus, Organisation
-from hub.policy import Agreement, Consent, Feed, Scope
-from hub.ports import AuditEntry
-from hub.routing import OUTBOUND_EXCHANGE
+from hub.kernel.model import Learner, LearnerStatus, Organisation
+from hub.kernel.ports import AuditEntry
+from hub.pipeline.routing import OUTBOUND_EXCHANGE
+from hub.records import plr
+from hub.sharing.policy import Agreement, Consent, Feed, Scope
 
 from .builders import awarding_organisation, details, fresh_uln, learner, provider
 from .fakes import FakeUnitOfWorkFactory

@@ -11,14 +11,14 @@ import pytest
 from contracts.codes import OrganisationKind, ResponseCode
 from contracts.learner import Candidate, FindLearnerByUln, LearnerAnswer, LearnerView, RegisterLearner
 from contracts.sharing import OwnRecord
-from hub.answers import AnswerDraft, Draft
 from hub.disclosure import Allowed, Decision, Refused, decide, send_answer
 from hub.disclosure.drafts import SENDERS
-from hub.inbound import handle_inbound
-from hub.model import Organisation, OrganisationStatus
-from hub.ports import AuditEntry
-from hub.routing import OUTBOUND_EXCHANGE
-from hub.vocabulary import Purpose, What
+from hub.kernel.model import Organisation, OrganisationStatus
+from hub.kernel.ports import AuditEntry
+from hub.kernel.vocabulary import Purpose, What
+from hub.pipeline.drafts import AnswerDraft, Draft
+from hub.pipeline.inbound import handle_inbound
+from hub.pipeline.routing import OUTBOUND_EXCHANGE
 
 from .builders import awarding_organisation, fresh_uln, inbound, learner, provider, register_body
 from .fakes import FakeUnitOfWorkFactory
@@ -271,8 +271,9 @@ def test_only_the_disclosure_gate_builds_outbound_messages() -> None:
         "OutboundMessage(OUTBOUND_EXCHANGE, 'x', 't', {})",
         "OutboundMessage(exchange=routing.OUTBOUND_EXCHANGE, routing_key='x', message_type='t', body={})",
         "ports.OutboundMessage('lrs.outbound', 'x', 't', {})",
-        "from hub.ports import OutboundMessage as Out\nOut(OUTBOUND_EXCHANGE, 'x', 't', {})",
-        "from hub.routing import OUTBOUND_EXCHANGE as EVENTS_EXCHANGE\nOutboundMessage(EVENTS_EXCHANGE, 'x', 't', {})",
+        "from hub.kernel.ports import OutboundMessage as Out\nOut(OUTBOUND_EXCHANGE, 'x', 't', {})",
+        "from hub.pipeline.routing import OUTBOUND_EXCHANGE as EVENTS_EXCHANGE\n"
+        "OutboundMessage(EVENTS_EXCHANGE, 'x', 't', {})",
         "OutboundMessage(row['exchange'], 'x', 't', {})",
         "OutboundMessage(**fields)",
     ],
@@ -362,7 +363,7 @@ def test_scan_fails_when_another_module_builds_an_outbound_message(tmp_path: Pat
     (tmp_path / "hub" / "disclosure").mkdir()
     (tmp_path / _WAY_OUT).write_text((REPO / _WAY_OUT).read_text(encoding="utf-8"))
     (tmp_path / "adapters" / "shortcut.py").write_text(
-        "from hub.ports import OutboundMessage\nfrom hub.routing import OUTBOUND_EXCHANGE\n\n"
+        "from hub.kernel.ports import OutboundMessage\nfrom hub.pipeline.routing import OUTBOUND_EXCHANGE\n\n"
         "def leak(org):\n    return OutboundMessage(OUTBOUND_EXCHANGE, org, 't', {})\n"
     )
     assert {module for module, _ in scan(tmp_path)} == {_WAY_OUT, "adapters/shortcut.py"}

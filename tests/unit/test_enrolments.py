@@ -1,4 +1,4 @@
-"""Enrolments from providers (hub.enrolments): each becomes a participation entry of the PLR."""
+"""Enrolments from providers (hub.records.enrolments): each becomes a participation entry of the PLR."""
 
 from datetime import timedelta
 from typing import Any
@@ -8,10 +8,10 @@ import pytest
 from contracts.codes import ResponseCode
 from contracts.learner import MessageRejected, RejectionError
 from contracts.plr import ItemOutcome, LearningEventOutcomes, ParticipationRecorded
-from hub.model import EventKind, Learner, LearnerStatus, LearningEvent, Organisation
-from hub.plr import NOT_VERIFIED
-from hub.ports import OutboundMessage
-from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.kernel.model import EventKind, Learner, LearnerStatus, LearningEvent, Organisation
+from hub.kernel.ports import OutboundMessage
+from hub.pipeline.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.records.plr import NOT_VERIFIED
 
 from .builders import awarding_organisation, details, fresh_uln, learner, provider
 from .fakes import FakeUnitOfWorkFactory

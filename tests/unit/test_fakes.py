@@ -3,8 +3,8 @@
 from datetime import date
 
 from contracts.learner import Demographics
-from hub.blocking import query_block_keys
-from hub.model import Learner, LearnerStatus
+from hub.kernel.model import Learner, LearnerStatus
+from hub.register.blocking import query_block_keys
 
 from .builders import learner, provider
 from .fakes import FakeUnitOfWorkFactory

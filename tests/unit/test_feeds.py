@@ -1,5 +1,5 @@
-"""Partner feeds (hub.feeds, hub.agreements, hub.partners): deliveries, recalls, corrections, re-keys,
-subscriptions, backfills, record requests and notice acknowledgements."""
+"""Partner feeds (hub.sharing.feeds, hub.sharing.agreements, hub.sharing.partners): deliveries, recalls,
+corrections, re-keys, subscriptions, backfills, record requests and notice acknowledgements."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,13 +23,14 @@ from contracts.sharing import (
     SubscriptionAnswer,
     Unsubscribe,
 )
-from hub import agreements, clock, feeds
-from hub.agreements import AgreementChange
 from hub.disclosure import DETAILS_KEY
-from hub.model import EventKind, Learner, LearningEvent, Organisation
-from hub.policy import Agreement, AgreementStatus, Consent, Feed, Scope
-from hub.ports import AuditEntry, DeliveryRecord, NoticeRecord, OutboundMessage, Subscription
-from hub.routing import OUTBOUND_EXCHANGE
+from hub.kernel import clock
+from hub.kernel.model import EventKind, Learner, LearningEvent, Organisation
+from hub.kernel.ports import AuditEntry, DeliveryRecord, NoticeRecord, OutboundMessage, Subscription
+from hub.pipeline.routing import OUTBOUND_EXCHANGE
+from hub.sharing import agreements, feeds
+from hub.sharing.agreements import AgreementChange
+from hub.sharing.policy import Agreement, AgreementStatus, Consent, Feed, Scope
 
 from .builders import awarding_organisation, fresh_uln, learner, provider
 from .fakes import FakeUnitOfWorkFactory
@@ -251,7 +252,7 @@ async def test_an_amendment_moving_an_achievement_to_another_learner_recalls_it_
 ) -> None:
     """The AO corrects the ULN: the partner holding the GCSE as Amelia's is told to delete it.
 
-    Fails today: hub.feeds._offer_to looks what the partner holds up under the amended entry's
+    Fails today: hub.sharing.feeds._offer_to looks what the partner holds up under the amended entry's
     (new) ULN only, so what it holds under Amelia's is never recalled.
     """
     feeding(hub_db, university)
@@ -660,8 +661,8 @@ async def test_a_backfill_carries_the_fields_the_live_feed_delivered(
     """Replaying the feed gives the partner an entry under the same field names the feed used.
 
     Fails today: the live feed offers an achievement with the event's field names
-    (awarding_organisation, result_id; hub.feeds._event_offers) and a backfill with the PLR's
-    (source_org, source_ref; hub.feeds.entry_offer), so an agreement naming one set sees those
+    (awarding_organisation, result_id; hub.sharing.feeds._event_offers) and a backfill with the PLR's
+    (source_org, source_ref; hub.sharing.feeds.entry_offer), so an agreement naming one set sees those
     fields on one path and not the other. Record requests and previews use the PLR's names too.
     """
     fields = frozenset({"uln", "grade", "awarding_organisation", "result_id", "source_org", "source_ref"})

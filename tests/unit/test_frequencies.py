@@ -1,7 +1,7 @@
 """Name frequencies: agreeing on a common name is weaker evidence than agreeing on a rare one."""
 
-from hub.frequencies import NO_FREQUENCIES, NameFrequencies
-from hub.matching import score_learner
+from hub.register.frequencies import NO_FREQUENCIES, NameFrequencies
+from hub.register.matching import score_learner
 
 from .builders import learner
 from .test_matching import query

@@ -1,10 +1,10 @@
-"""Grade scales and the PLR's date range (hub.grades), as tables."""
+"""Grade scales and the PLR's date range (hub.records.grades), as tables."""
 
 from datetime import date
 
 import pytest
 
-from hub.grades import PLR_START, date_out_of_range, grade_outside_scale
+from hub.records.grades import PLR_START, date_out_of_range, grade_outside_scale
 
 TODAY = date(2026, 11, 29)
 

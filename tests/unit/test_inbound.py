@@ -1,4 +1,4 @@
-"""hub.inbound.handle_inbound: validation, sender checks, exactly-once handling, batch rows."""
+"""hub.pipeline.inbound.handle_inbound: validation, sender checks, exactly-once handling, batch rows."""
 
 import hashlib
 from datetime import date
@@ -16,12 +16,12 @@ from contracts.learner import (
     RegisterLearner,
     RejectionError,
 )
-from hub.batch_rows import mis_identifier_of
-from hub.errors import TransientError
-from hub.inbound import BatchRef, Handled, handle_batch, handle_inbound
-from hub.model import Organisation, OrganisationStatus
-from hub.ports import BatchRowOutcome, InboxRecord, OutboundMessage
-from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.kernel.errors import TransientError
+from hub.kernel.model import Organisation, OrganisationStatus
+from hub.kernel.ports import BatchRowOutcome, InboxRecord, OutboundMessage
+from hub.pipeline.batch_rows import mis_identifier_of
+from hub.pipeline.inbound import BatchRef, Handled, handle_batch, handle_inbound
+from hub.pipeline.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
 
 from .builders import awarding_organisation, inbound, learner, provider, register_body
 from .fakes import FakeUnitOfWorkFactory

@@ -2,9 +2,9 @@
 
 from contracts.codes import ResponseCode
 from contracts.learner import FindLearnerByUln, LearnersMerged, LearnersUnmerged
-from hub import linking, registration
-from hub.linking import LinkOutcome
-from hub.model import LearnerStatus, Organisation
+from hub.kernel.model import LearnerStatus, Organisation
+from hub.register import linking, registration
+from hub.register.linking import LinkOutcome
 
 from .builders import NOW, learner
 from .fakes import FakeUnitOfWorkFactory

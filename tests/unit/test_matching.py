@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 
 from contracts.learner import Demographics
-from hub.frequencies import NameFrequencies
-from hub.matching import MatchOutcome, MatchResult, ScoredLearner, match_learner, score_learner
-from hub.model import Learner
+from hub.kernel.model import Learner
+from hub.register.frequencies import NameFrequencies
+from hub.register.matching import MatchOutcome, MatchResult, ScoredLearner, match_learner, score_learner
 
 from .builders import details, learner
 

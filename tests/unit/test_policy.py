@@ -1,4 +1,4 @@
-"""The disclosure policy for partners (hub.policy): each rule of its docstring, in isolation."""
+"""The disclosure policy for partners (hub.sharing.policy): each rule of its docstring, in isolation."""
 
 from dataclasses import replace
 from datetime import date, timedelta
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from contracts.codes import AbilityToShare, OrganisationKind
-from hub.model import Organisation, OrganisationStatus
-from hub.policy import (
+from hub.kernel.model import Organisation, OrganisationStatus
+from hub.sharing.policy import (
     Agreement,
     AgreementStatus,
     Consent,

@@ -1,9 +1,9 @@
 """The disclosure gate against a reference model: random agreements, choices, nominations, merges and events.
 
 Each example builds a small register (three learners, two partners, a learner portal) and plays
-a random sequence through the real hub: the operator's agreements (hub.agreements), partners'
-subscriptions and the learner portal's choices (hub.inbound.handle_inbound), and the hub's
-events (hub.feeds.offer_event, hub.feeds.expire_nominations, hub.linking.merge_learners).
+a random sequence through the real hub: the operator's agreements (hub.sharing.agreements), partners'
+subscriptions and the learner portal's choices (hub.pipeline.inbound.handle_inbound), and the hub's
+events (hub.sharing.feeds.offer_event, hub.sharing.feeds.expire_nominations, hub.register.linking.merge_learners).
 After every call, each delivery, recall and re-key queued for a partner is compared with what
 the reference model (tests/unit/policy_model.py) says the rules permit and require.
 """
@@ -43,14 +43,15 @@ from contracts.sharing import (
     Unsubscribe,
     WithdrawNomination,
 )
-from hub import agreements, clock, feeds
-from hub.inbound import handle_inbound
-from hub.linking import merge_learners
-from hub.model import Learner, Organisation
-from hub.policy import Agreement, Feed, Scope
-from hub.ports import OutboundMessage
-from hub.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
-from hub.uln import uln_for_issue_number
+from hub.kernel import clock
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import OutboundMessage
+from hub.pipeline.inbound import handle_inbound
+from hub.pipeline.routing import EVENTS_EXCHANGE, OUTBOUND_EXCHANGE
+from hub.register.linking import merge_learners
+from hub.register.uln import uln_for_issue_number
+from hub.sharing import agreements, feeds
+from hub.sharing.policy import Agreement, Feed, Scope
 
 from .builders import details, inbound
 from .fakes import FakeState, FakeUnitOfWorkFactory

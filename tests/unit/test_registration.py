@@ -1,4 +1,4 @@
-"""Learner Register handlers (hub.registration) against the in-memory register."""
+"""Learner Register handlers (hub.register.registration) against the in-memory register."""
 
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -6,11 +6,11 @@ from typing import Any
 
 from contracts.codes import BatchReturnCode, ResponseCode
 from contracts.learner import FindLearnerByUln, LearnerRegistered, RegisterLearner
-from hub import registration
-from hub.answers import AnswerDraft
-from hub.matching import ScoredLearner
-from hub.model import Learner, LearnerStatus, Organisation
-from hub.uln import is_valid_uln
+from hub.kernel.model import Learner, LearnerStatus, Organisation
+from hub.pipeline.drafts import AnswerDraft
+from hub.register import registration
+from hub.register.matching import ScoredLearner
+from hub.register.uln import is_valid_uln
 
 from .builders import NOW, details, find_by_uln, fresh_uln, learner, provider, register
 from .fakes import FakeUnitOfWorkFactory

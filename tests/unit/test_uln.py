@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from hub import uln as uln_module
-from hub.uln import TEMPORARY_ULN, UlnCheck, check_uln, uln_for_issue_number
+from hub.register import uln as uln_module
+from hub.register.uln import TEMPORARY_ULN, UlnCheck, check_uln, uln_for_issue_number
 
 DOMAIN_VALID_EXAMPLES = [
     "9276308686",

@@ -1,4 +1,4 @@
-"""A provider's update of a learner (hub.updates): partial changes, who may change what, no duplicates,
+"""A provider's update of a learner (hub.register.updates): partial changes, who may change what, no duplicates,
 the provider's AbilityToShare and the learner's own choice, and the learner's audit log."""
 
 from collections.abc import Awaitable, Callable
@@ -9,11 +9,11 @@ import pytest
 from contracts.codes import AbilityToShare, ResponseCode
 from contracts.learner import LearnerAnswer, LearnerUpdated, MessageRejected, RejectionError, UpdateLearner
 from contracts.sharing import SetSharing
-from hub import registration, updates
-from hub.answers import AnswerDraft, DetailsChange
-from hub.model import Learner, Organisation
-from hub.policy import Consent, Feed
-from hub.ports import AuditEntry
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import AuditEntry
+from hub.pipeline.drafts import AnswerDraft, DetailsChange
+from hub.register import registration, updates
+from hub.sharing.policy import Consent, Feed
 
 from .builders import (
     NOW,

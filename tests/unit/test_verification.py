@@ -1,4 +1,4 @@
-"""Verifying learners (hub.verification) as awarding organisations ask it, through handle_inbound."""
+"""Verifying learners (hub.records.verification) as awarding organisations ask it, through handle_inbound."""
 
 import dataclasses
 from datetime import UTC, datetime
@@ -9,9 +9,9 @@ import pytest
 from contracts.codes import ResponseCode
 from contracts.learner import MessageRejected, RejectionError
 from contracts.plr import Verification, VerificationResult, VerifyLearner, VerifyLearners
-from hub.model import Learner, LearnerStatus, Organisation
-from hub.ports import AuditEntry, OutboundMessage
-from hub.routing import OUTBOUND_EXCHANGE
+from hub.kernel.model import Learner, LearnerStatus, Organisation
+from hub.kernel.ports import AuditEntry, OutboundMessage
+from hub.pipeline.routing import OUTBOUND_EXCHANGE
 
 from .builders import awarding_organisation, details, fresh_uln, learner
 from .fakes import FakeUnitOfWorkFactory

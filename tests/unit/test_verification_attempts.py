@@ -1,4 +1,4 @@
-"""The verification attempt limit (hub.attempts): verifying cannot be used to guess a learner's details."""
+"""The verification attempt limit (hub.records.attempts): verifying cannot be used to guess a learner's details."""
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
@@ -8,10 +8,10 @@ import pytest
 
 from contracts.codes import ResponseCode
 from contracts.plr import Verification, VerificationResult, VerifyLearner, VerifyLearners
-from hub import clock
-from hub.attempts import ATTEMPT_LIMIT, REFUSAL
-from hub.model import Learner, LearnerStatus, Organisation
-from hub.ports import AuditEntry
+from hub.kernel import clock
+from hub.kernel.model import Learner, LearnerStatus, Organisation
+from hub.kernel.ports import AuditEntry
+from hub.records.attempts import ATTEMPT_LIMIT, REFUSAL
 
 from .builders import awarding_organisation, details, fresh_uln, learner
 from .fakes import FakeUnitOfWorkFactory

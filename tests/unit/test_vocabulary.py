@@ -1,4 +1,4 @@
-"""The audit log's `what` comes from one vocabulary (hub/vocabulary.py), never a string written
+"""The audit log's `what` comes from one vocabulary (hub/kernel/vocabulary.py), never a string written
 where an entry is made."""
 
 import ast

@@ -8,7 +8,7 @@ name, the family name with the current, previous or at-age-16 family name (peopl
 names; exam entries keep the old one); and the birth date and gender must agree when sent.
 A linked ULN is verified against its master and answered with the master's ULN.
 
-Every check counts towards the attempt limit (hub/attempts.py): a sender that failed too often
+Every check counts towards the attempt limit (hub/records/attempts.py): a sender that failed too often
 for a learner is refused unchecked, so verification cannot be used to guess a birth date. Every
 message type that checks a learner's details (verify, achievements, enrolments, partners' record
 requests) goes through one `Checker` a message, so they share the count. Which fields differed
@@ -21,14 +21,14 @@ from datetime import date, datetime
 
 from contracts.codes import Gender, ResponseCode
 from contracts.plr import VerifyItem, VerifyLearner, VerifyLearners
-from hub.answers import Attempt, VerificationDraft, VerifiedItem
-from hub.attempts import Attempts
-from hub.bulk import InvalidItem
-from hub.linking import resolve_master_among
-from hub.model import Learner, Organisation
-from hub.normalise import name_key
-from hub.ports import UnitOfWork
-from hub.uln import check_uln
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import Attempt, VerificationDraft, VerifiedItem
+from hub.pipeline.items import InvalidItem
+from hub.records.attempts import Attempts
+from hub.register.linking import resolve_master_among
+from hub.register.normalise import name_key
+from hub.register.uln import check_uln
 
 _UNKNOWN_GENDERS = frozenset({Gender.NOT_KNOWN, Gender.NOT_SPECIFIED})
 

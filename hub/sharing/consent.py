@@ -26,14 +26,15 @@ from contracts.sharing import (
     SetSharing,
     WithdrawNomination,
 )
-from hub import feeds, plr
-from hub.answers import PortalDraft
 from hub.disclosure import DETAILS_KEY, Allowed, Refused, decide, delivered_item, sharing_context
-from hub.linking import resolve_master, ulns_of
-from hub.model import Organisation
-from hub.policy import Consent
-from hub.ports import AuditEntry, UnitOfWork
-from hub.vocabulary import What
+from hub.kernel.model import Organisation
+from hub.kernel.ports import AuditEntry, UnitOfWork
+from hub.kernel.vocabulary import What
+from hub.pipeline.drafts import PortalDraft
+from hub.records import plr
+from hub.register.linking import resolve_master, ulns_of
+from hub.sharing import feeds
+from hub.sharing.policy import Consent
 
 
 def view(consent: Consent) -> ConsentView:
@@ -73,7 +74,7 @@ async def _change(uow: UnitOfWork, request: Contract, uln: str, change: Any, now
 
 
 async def set_sharing(uow: UnitOfWork, sender: Organisation, request: SetSharing, now: datetime) -> PortalDraft:
-    # Her own choice: from now on it, not the provider's AbilityToShare, decides (hub/policy.py).
+    # Her own choice: from now on it, not the provider's AbilityToShare, decides (hub/sharing/policy.py).
     choice = request.share
     return await _change(uow, request, request.uln, lambda c: replace(c, sharing=choice, chose_sharing=True), now)
 

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contracts.learner import LearnersMerged, LearnersUnmerged
-from hub.blocking import learner_block_keys
-from hub.events import publish_event
-from hub.matching import POSSIBLE_SCORE, score_learner
-from hub.model import Learner, LearnerStatus
-from hub.ports import UnitOfWork
-from hub.uln import check_uln
+from hub.kernel.model import Learner, LearnerStatus
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.events import publish_event
+from hub.register.blocking import learner_block_keys
+from hub.register.matching import POSSIBLE_SCORE, score_learner
+from hub.register.uln import check_uln
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Learner Register handlers: find by ULN, find by demographics, register (updates: hub/updates.py)."""
+"""Learner Register handlers: find by ULN, find by demographics, register (updates: hub/register/updates.py)."""
 
 from dataclasses import replace
 from datetime import date, datetime
@@ -11,15 +11,15 @@ from contracts.learner import (
     LearnerRegistered,
     RegisterLearner,
 )
-from hub.answers import AnswerDraft
-from hub.blocking import query_block_keys
-from hub.errors import UlnSpaceExhaustedError
-from hub.linking import resolve_master
-from hub.matching import MatchOutcome, MatchResult, match_learner
-from hub.model import Learner, Organisation
-from hub.normalise import name_key
-from hub.ports import UnitOfWork
-from hub.uln import check_uln, uln_for_issue_number
+from hub.kernel.errors import UlnSpaceExhaustedError
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import AnswerDraft
+from hub.register.blocking import query_block_keys
+from hub.register.linking import resolve_master
+from hub.register.matching import MatchOutcome, MatchResult, match_learner
+from hub.register.normalise import name_key
+from hub.register.uln import check_uln, uln_for_issue_number
 
 MIN_AGE, MAX_AGE = 13, 110  # LRS: registration outside this age range is RC013
 # ILR's unknown-postcode pseudo postcodes start ZZ99: not enough to issue a ULN on.

@@ -12,12 +12,12 @@ from functools import partial
 
 from contracts.base import Contract
 from contracts.plr import ItemOutcome, ParticipationRecorded, PublishEnrolment
-from hub import plr
-from hub.answers import Attempt, Notice, OutcomesDraft
-from hub.grades import date_out_of_range
-from hub.model import EventKind, LearningEvent, Organisation
-from hub.ports import UnitOfWork
-from hub.verification import Checker, Claim
+from hub.kernel.model import EventKind, LearningEvent, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import Attempt, Notice, OutcomesDraft
+from hub.records import plr
+from hub.records.grades import date_out_of_range
+from hub.records.verification import Checker, Claim
 
 ACTION = "publish"
 _KEPT = {"learning_aim_reference", "learning_aim_title", "start_date", "planned_end_date", "actual_end_date", "outcome"}

@@ -6,7 +6,7 @@ EVENTS_EXCHANGE = "lrs.events"  # the hub's own domain events; routing key = mes
 DEAD_LETTER_EXCHANGE = "lrs.dlx"
 
 # The command queues, one per part of the hub, and the queue of the hub's events for partners'
-# feeds. Which message goes to which is the route table's (hub/messagebus.py).
+# feeds. Which message goes to which is the route table's (hub/pipeline/routes.py).
 REGISTRATION_QUEUE = "lrs.registration"  # the Learner Register: find, register, update, verify
 RECORDS_QUEUE = "lrs.records"  # the Personal Learning Record: achievements, enrolments, challenges
 SHARING_QUEUE = "lrs.sharing"  # learners' choices and reads of their record, partners' requests

@@ -2,8 +2,8 @@
 that raised them, so an event goes out if and only if its cause was committed."""
 
 from contracts.base import Contract
-from hub.ports import OutboundMessage, UnitOfWork
-from hub.routing import EVENTS_EXCHANGE
+from hub.kernel.ports import OutboundMessage, UnitOfWork
+from hub.pipeline.routing import EVENTS_EXCHANGE
 
 
 async def publish_event(uow: UnitOfWork, event: Contract) -> None:

@@ -2,7 +2,7 @@
 
 The learner portal raises a challenge for the learner it authenticated. The entry is marked
 under challenge and its sender is told (through the disclosure gate). The challenge is
-resolved when that sender amends or withdraws the entry (hub/plr.py) or confirms it here;
+resolved when that sender amends or withdraws the entry (hub/records/plr.py) or confirms it here;
 the portal is told the outcome.
 """
 
@@ -15,11 +15,11 @@ from contracts.plr import (
     ChallengeRaised,
     ConfirmLearningEvent,
 )
-from hub import plr
-from hub.answers import Notice, OutcomesDraft, ReplyDraft
-from hub.linking import ulns_of
-from hub.model import Challenge, ChallengeStatus, Organisation
-from hub.ports import UnitOfWork
+from hub.kernel.model import Challenge, ChallengeStatus, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import Notice, OutcomesDraft, ReplyDraft
+from hub.records import plr
+from hub.register.linking import ulns_of
 
 _CONFIRM = "confirm"
 _WITHDRAWN = "the entry was withdrawn by the organisation that sent it: there is nothing left to challenge"

@@ -1,7 +1,7 @@
 """Partner feeds: every PLR and register event is offered to each subscribed partner through the gate.
 
 An event on `lrs.events` becomes offers (one per learner entry it carries); each subscription
-of the feed rules on each offer (hub/policy.py, audited by the gate) and the allowed items go
+of the feed rules on each offer (hub/sharing/policy.py, audited by the gate) and the allowed items go
 to the partner in one delivery per event. What a partner holds is remembered, so that when it
 may no longer hold something (consent withdrawn, a nomination ended, an agreement revoked or
 changed, an entry withdrawn) it gets a recall notice; an amended entry it may still see comes
@@ -19,12 +19,13 @@ from contracts.base import Contract
 from contracts.learner import LearnersMerged, LearnerUpdated
 from contracts.plr import AchievementsAmended, AchievementsRecorded, AchievementsWithdrawn, ParticipationRecorded
 from contracts.sharing import Backfill, BackfillDone, Notice, Subscribe, SubscriptionAnswer, Unsubscribe
-from hub import disclosure, policy
-from hub.answers import PartnerDraft
+from hub import disclosure
 from hub.disclosure import DETAILS_KEY, SharingContext, sharing_context
-from hub.model import EventKind, Learner, LearningEvent, Organisation, OrganisationStatus
-from hub.policy import LEARNER_DETAIL_FIELDS, AgreementStatus, Denial, Feed, Grant, Offer, Ruling, agreement_for
-from hub.ports import DeliveryRecord, Subscription, UnitOfWork
+from hub.kernel.model import EventKind, Learner, LearningEvent, Organisation, OrganisationStatus
+from hub.kernel.ports import DeliveryRecord, Subscription, UnitOfWork
+from hub.pipeline.drafts import PartnerDraft
+from hub.sharing import policy
+from hub.sharing.policy import LEARNER_DETAIL_FIELDS, AgreementStatus, Denial, Feed, Grant, Offer, Ruling, agreement_for
 
 _KIND_OF_FEED = {Feed.ACHIEVEMENTS: EventKind.ACHIEVEMENT, Feed.PARTICIPATION: EventKind.PARTICIPATION}
 _FEED_OF_KIND = {k: f for f, k in _KIND_OF_FEED.items()}
@@ -84,7 +85,7 @@ def _names_uln(records: Sequence[DeliveryRecord]) -> bool:
 
 
 def may_keep(partner: Organisation, ctx: SharingContext, h: DeliveryRecord) -> Ruling:
-    """Whether a partner may go on holding what it received: the rules of hub/policy.py, except
+    """Whether a partner may go on holding what it received: the rules of hub/sharing/policy.py, except
     that a suspension (of the agreement or of the partner) pauses sending and takes nothing back."""
     keeping = [
         replace(a, status=AgreementStatus.ACTIVE) if a.status == AgreementStatus.SUSPENDED else a
@@ -150,7 +151,7 @@ async def _on_participation(uow: UnitOfWork, event: Any, at: datetime, correlati
 
 EventHandler = Callable[[UnitOfWork, Any, datetime, str | None], Awaitable[None]]
 # The hub's events that partners' feeds are made of, and what each does: the feeds consumer's
-# route table (hub/messagebus.py). lrs.feeds is bound to exactly these.
+# route table (hub/pipeline/routes.py). lrs.feeds is bound to exactly these.
 EVENT_ROUTES: dict[str, EventHandler] = {
     AchievementsRecorded.message_type: _on_achievements,
     AchievementsAmended.message_type: _on_achievements,

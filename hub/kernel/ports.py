@@ -6,9 +6,9 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from hub.frequencies import NameFrequencies
-from hub.model import Challenge, EventKind, Learner, LearningEvent, Organisation
-from hub.policy import Agreement, Consent, Feed
+from hub.kernel.model import Challenge, EventKind, Learner, LearningEvent, Organisation
+from hub.register.frequencies import NameFrequencies
+from hub.sharing.policy import Agreement, Consent, Feed
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class AuditEntry:
         agreement_version: int | None = None,
         consent_version: int | None = None,
     ) -> "AuditEntry":
-        """The one way to make an entry: by name, `what` and `purpose` from hub/vocabulary.py.
+        """The one way to make an entry: by name, `what` and `purpose` from hub/kernel/vocabulary.py.
 
         They are stored as plain strings (a StrEnum's value), so that an entry read back from the
         log equals the one written, and hashes the same."""
@@ -169,7 +169,7 @@ class LearnerRepository(Protocol):
         ...
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
-        """The active learners indexed under any of `block_keys` (hub/blocking.py)."""
+        """The active learners indexed under any of `block_keys` (hub/register/blocking.py)."""
         ...
 
     async def add(self, learner: Learner, registered_by: str) -> None: ...
@@ -298,7 +298,7 @@ class AuditLog(Protocol):
 
 
 class VerificationAttempts(Protocol):
-    """Each sender's failed verifications of each learner, for the attempt limit (hub/attempts.py)."""
+    """Each sender's failed verifications of each learner, for the attempt limit (hub/records/attempts.py)."""
 
     async def failures(self, sender: str, ulns: Sequence[str], since: datetime) -> dict[str, int]:
         """How often `sender` failed to verify each of `ulns` after `since` (absent: never), this

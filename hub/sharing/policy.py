@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from contracts.codes import AbilityToShare, OrganisationKind
-from hub.model import Learner, Organisation
+from hub.kernel.model import Learner, Organisation
 
 
 class Feed(StrEnum):

@@ -20,7 +20,7 @@ The rules chosen, and why:
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from hub.ports import UnitOfWork
+from hub.kernel.ports import UnitOfWork
 
 ATTEMPT_LIMIT = 5  # failed verifications of one learner by one sender within the window
 ATTEMPT_WINDOW = timedelta(hours=24)

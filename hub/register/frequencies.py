@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hub.normalise import name_key
+from hub.register.normalise import name_key
 
 _COMMON_SHARE, _RARE_SHARE = 1e-2, 1e-5  # at and beyond these the adjustment is -1 and +1
 

@@ -5,7 +5,7 @@ gets a receipt or a rejection with a reason. Every submission and amendment is v
 against the learner's demographics, whichever learner it names: an awarding organisation
 has no standing "business" with a ULN that would let it skip the check. The checks of one
 message count towards the sender's attempt limit in the order sent, as a verify batch's do
-(hub/verification.py), so a bulk cannot guess a date of birth either. A linked ULN's
+(hub/records/verification.py), so a bulk cannot guess a date of birth either. A linked ULN's
 achievement is recorded against its master. The organisation is the validated sender.
 """
 
@@ -26,13 +26,13 @@ from contracts.plr import (
     WithdrawAchievement,
     WithdrawnAchievement,
 )
-from hub import plr
-from hub.answers import OutcomesDraft
-from hub.bulk import InvalidItem
-from hub.grades import date_out_of_range, grade_outside_scale
-from hub.model import EventKind, LearningEvent, Organisation
-from hub.ports import UnitOfWork
-from hub.verification import Checker, Claim, Verdict
+from hub.kernel.model import EventKind, LearningEvent, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import OutcomesDraft
+from hub.pipeline.items import InvalidItem
+from hub.records import plr
+from hub.records.grades import date_out_of_range, grade_outside_scale
+from hub.records.verification import Checker, Claim, Verdict
 
 Item = SubmitAchievement | AmendAchievement | WithdrawAchievement
 

@@ -16,13 +16,13 @@ from contracts.base import Contract
 from contracts.codes import ResponseCode
 from contracts.learner import RejectionError
 from contracts.plr import ChallengeOutcome, ChallengeResolved, ItemOutcome, ItemReason, LearningEventView
-from hub.answers import Notice
-from hub.attempts import REFUSAL
-from hub.bulk import InvalidItem
-from hub.linking import resolve_master
-from hub.model import ChallengeStatus, EventKind, LearningEvent
-from hub.ports import UnitOfWork
-from hub.verification import Verdict
+from hub.kernel.model import ChallengeStatus, EventKind, LearningEvent
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import Notice
+from hub.pipeline.items import InvalidItem
+from hub.records.attempts import REFUSAL
+from hub.records.verification import Verdict
+from hub.register.linking import resolve_master
 
 
 def new_id() -> str:

@@ -10,10 +10,10 @@ from contracts.base import Contract
 from contracts.codes import BatchReturnCode, ResponseCode
 from contracts.learner import RejectionError
 from contracts.plr import ItemOutcome
-from hub.matching import ScoredLearner
-from hub.model import Learner
-from hub.policy import Feed, Grant, Offer
-from hub.vocabulary import What
+from hub.kernel.model import Learner
+from hub.kernel.vocabulary import What
+from hub.register.matching import ScoredLearner
+from hub.sharing.policy import Feed, Grant, Offer
 
 DESCRIPTIONS = {
     ResponseCode.NO_MATCH: "No match",

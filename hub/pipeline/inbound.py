@@ -17,16 +17,16 @@ from pydantic import ValidationError
 from contracts import EVENTS
 from contracts.codes import BatchReturnCode
 from contracts.learner import MessageRejected, RejectionError
-from hub import clock
-from hub.answers import AnswerDraft, Draft
-from hub.batch_rows import mis_identifier_of
-from hub.bulk import judge_items, validation_errors
 from hub.disclosure import send_draft, send_rejection
-from hub.events import publish_event
-from hub.messagebus import EVENT_HANDLERS, HANDLERS
-from hub.model import Organisation
-from hub.ports import BatchRowOutcome, InboxKey, InboxRecord, UnitOfWork, UnitOfWorkFactory
-from hub.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
+from hub.kernel import clock
+from hub.kernel.model import Organisation
+from hub.kernel.ports import BatchRowOutcome, InboxKey, InboxRecord, UnitOfWork, UnitOfWorkFactory
+from hub.pipeline.batch_rows import mis_identifier_of
+from hub.pipeline.drafts import AnswerDraft, Draft
+from hub.pipeline.events import publish_event
+from hub.pipeline.items import judge_items, validation_errors
+from hub.pipeline.routes import EVENT_HANDLERS, HANDLERS
+from hub.pipeline.routing import BATCH_ID_HEADER, BATCH_ROW_HEADER, BATCH_ROWS_HEADER
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ from datetime import date, datetime
 
 from contracts.codes import ResponseCode
 from contracts.sharing import AcknowledgeNotices, NoticesAcknowledged, RequestRecord
-from hub import feeds, plr
-from hub.answers import PartnerDraft, RecordDraft
-from hub.attempts import REFUSAL
-from hub.model import Learner, Organisation
-from hub.policy import Agreement, Consent, Denial, Feed, Scope, agreement_for
-from hub.ports import UnitOfWork
-from hub.verification import Checker, Claim
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import PartnerDraft, RecordDraft
+from hub.records import plr
+from hub.records.attempts import REFUSAL
+from hub.records.verification import Checker, Claim
+from hub.sharing import feeds
+from hub.sharing.policy import Agreement, Consent, Denial, Feed, Scope, agreement_for
 
 NOT_NOMINATED = "the learner has not nominated the partner: answered as not verified"
 

@@ -23,11 +23,11 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from contracts.codes import Gender
 from contracts.learner import Demographics
-from hub.blocking import name_parts, phonetic, swapped_day_month
-from hub.diminutives import diminutive_forms
-from hub.frequencies import NO_FREQUENCIES, NameFrequencies
-from hub.model import Learner
-from hub.normalise import name_key, postcode_key
+from hub.kernel.model import Learner
+from hub.register.blocking import name_parts, phonetic, swapped_day_month
+from hub.register.diminutives import diminutive_forms
+from hub.register.frequencies import NO_FREQUENCIES, NameFrequencies
+from hub.register.normalise import name_key, postcode_key
 
 MAX_CANDIDATES = 10  # LRS: more than 10 possible matches is "too many"
 POSSIBLE_SCORE = 7.0

@@ -19,8 +19,8 @@ from functools import lru_cache
 import jellyfish
 
 from contracts.learner import Demographics
-from hub.model import Learner
-from hub.normalise import name_key, postcode_key
+from hub.kernel.model import Learner
+from hub.register.normalise import name_key, postcode_key
 
 _PARTS = re.compile(r"[\s\-]+")
 BLOCK_KEYS_VERSION = 2  # 2: both names with the postcode district ("np") added (issue 13)

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from contracts.codes import OrganisationKind
 from contracts.sharing import purpose_problem
-from hub import feeds
-from hub.policy import Agreement, AgreementStatus
-from hub.ports import UnitOfWork
+from hub.kernel.ports import UnitOfWork
+from hub.sharing import feeds
+from hub.sharing.policy import Agreement, AgreementStatus
 
 
 @dataclass(frozen=True)

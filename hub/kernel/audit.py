@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
-from hub.errors import HubError
-from hub.ports import AuditEntry
+from hub.kernel.errors import HubError
+from hub.kernel.ports import AuditEntry
 
 GENESIS_HASH = "0" * 64
 MIN_AUDIT_KEY_LENGTH = 32

@@ -24,15 +24,15 @@ from pydantic import ValidationError
 
 from contracts.codes import AbilityToShare, ResponseCode
 from contracts.learner import LearnerChanges, LearnerDetails, LearnerUpdated, UpdateLearner
-from hub import feeds
-from hub.answers import AnswerDraft, DetailsChange
-from hub.blocking import query_block_keys
-from hub.linking import resolve_master
-from hub.matching import MatchOutcome, match_learner
-from hub.model import Learner, Organisation
-from hub.policy import Consent
-from hub.ports import UnitOfWork
-from hub.uln import check_uln
+from hub.kernel.model import Learner, Organisation
+from hub.kernel.ports import UnitOfWork
+from hub.pipeline.drafts import AnswerDraft, DetailsChange
+from hub.register.blocking import query_block_keys
+from hub.register.linking import resolve_master
+from hub.register.matching import MatchOutcome, match_learner
+from hub.register.uln import check_uln
+from hub.sharing import feeds
+from hub.sharing.policy import Consent
 
 # Who the learner is: names (but the preferred given name), birth, gender, nationality, the
 # identifiers and how identity was checked, and the email address learner sign-in relies on.

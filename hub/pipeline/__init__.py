@@ -1,0 +1,1 @@
+"""The message pipeline: inbound handling, the route table, drafts, validation of items, events."""

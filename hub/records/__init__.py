@@ -1,0 +1,1 @@
+"""The Personal Learning Record: achievements, enrolments, challenges, verification of learners."""

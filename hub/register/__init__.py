@@ -1,0 +1,1 @@
+"""The Learner Register: ULNs, matching and its blocking keys, registration, updates, linking."""

@@ -1,0 +1,1 @@
+"""Sharing: data sharing agreements, learners' choices (consent), the policy, partners' feeds."""
