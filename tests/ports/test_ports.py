@@ -1,29 +1,20 @@
 """One contract per port, run over the in-memory fakes and over the PostgreSQL adapters, so the
 fakes the unit tier relies on cannot drift from what the real adapters do."""
 
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from adapters.bootstrap import Hub
 from contracts.codes import OrganisationKind
 from hub.errors import TransientError
 from hub.model import Organisation
 from hub.policy import Consent
-from hub.ports import InboxKey, InboxRecord, UnitOfWork
+from hub.ports import InboxKey, InboxRecord
 from tests.conftest import new_ukprn
 from tests.unit.builders import learner
-from tests.unit.fakes import FakeUnitOfWorkFactory
 
-NewUow = Callable[[], UnitOfWork]
-
-
-@pytest.fixture(params=["fake", "postgres"])
-async def new_uow(request: pytest.FixtureRequest, hub: Hub) -> AsyncIterator[NewUow]:
-    """The fakes' unit of work, or the running hub's (a hub is started for both, for simplicity)."""
-    yield FakeUnitOfWorkFactory() if request.param == "fake" else hub.new_uow
+from .conftest import NewUow
 
 
 async def _registered(new_uow: NewUow) -> str:
