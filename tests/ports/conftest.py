@@ -21,6 +21,8 @@ from tests.unit.fakes import FakeUnitOfWorkFactory
 from .peek import FakePeek, Peek, PostgresPeek
 
 NewUow = Callable[[], UnitOfWork]
+# What a write that breaks a key raises: the fakes' AssertionError (the caller's bug) or the database's own.
+KEY_VIOLATION = (AssertionError, asyncpg.IntegrityConstraintViolationError)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,14 @@
 `async with uow:` copies the committed state; every repository works on that copy, and only
 `commit()` makes it the committed state. Leaving without a commit throws the copy away, so a
 test can prove that a rejected or failed message leaves nothing half-written.
+
+Units of work run one at a time: a second waits at `async with` until the first has ended.
+PostgreSQL's locks (births, the PLR entries `by_source` reads, verification attempt counts)
+make the transactions that touch the same rows wait like that; without it two copies would each
+miss the other's changes, and the later commit would undo the earlier one.
 """
 
+import asyncio
 import copy
 import itertools
 from collections.abc import Sequence
@@ -76,8 +82,8 @@ class FakeLearners:
         if learner is None:
             return None
         found = copy.deepcopy(learner)  # callers must not change the register by mutating a result
-        linked = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
-        found.linked_ulns = linked or found.linked_ulns  # as the SQL derives them
+        # As the SQL derives them: the learners linked to it now, whatever the Learner added said.
+        found.linked_ulns = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
         return found
 
     async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
@@ -85,14 +91,13 @@ class FakeLearners:
         return {uln: learner for uln, learner in found.items() if learner is not None}
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
-        """Block as the register does: active learners sharing any blocking key."""
+        """Block as the register does: active learners sharing any blocking key; past the cap, those
+        sharing the most keys (then by ULN), as the SQL keeps them."""
         self._uow.maybe_fail("learners.candidates")
-        found = [
-            copy.deepcopy(learner)
-            for learner in self._uow.staged.learners.values()
-            if learner.status == LearnerStatus.ACTIVE and learner_block_keys(learner) & block_keys
-        ]
-        return found[:_CANDIDATE_LIMIT]
+        shared = {uln: len(learner_block_keys(x) & block_keys) for uln, x in self._uow.staged.learners.items()}
+        blocked = sorted((u for u, n in shared.items() if n), key=lambda u: (-shared[u], u))[:_CANDIDATE_LIMIT]
+        found = [self._uow.staged.learners[u] for u in blocked]
+        return [copy.deepcopy(x) for x in found if x.status == LearnerStatus.ACTIVE]
 
     async def add(self, learner: Learner, registered_by: str) -> None:
         self._uow.maybe_fail("learners.add")
@@ -103,8 +108,12 @@ class FakeLearners:
 
     async def update(self, learner: Learner) -> None:
         self._uow.maybe_fail("learners.update")
-        if learner.uln not in self._uow.staged.learners:
+        stored = self._uow.staged.learners.get(learner.uln)
+        if stored is None:
             raise AssertionError(f"ULN {learner.uln} is not in the register; update would change no row")
+        # As PostgreSQL does: version n+1 replaces version n only (tests/ports/test_learners_port.py).
+        if stored.version != learner.version - 1:
+            raise TransientError(f"learner changed concurrently (version {learner.version} not applied)")
         self._uow.staged.learners[learner.uln] = copy.deepcopy(learner)
 
     async def link(self, uln: str, master_uln: str | None) -> None:
@@ -391,6 +400,7 @@ class FakeUnitOfWork:
             raise fault
 
     async def __aenter__(self) -> Self:
+        await self.factory.take_turn()
         self._staged = copy.deepcopy(self.factory.state)
         return self
 
@@ -399,6 +409,7 @@ class FakeUnitOfWork:
     ) -> None:
         self._staged = None  # rolled back: whatever was not committed is gone
         self.factory.rollbacks += 1
+        self.factory.end_turn()
 
     async def commit(self) -> None:
         committed = copy.deepcopy(self.staged)
@@ -421,6 +432,20 @@ class FakeUnitOfWorkFactory:
         self.faults: dict[str, BaseException] = {}
         self.commits = 0
         self.rollbacks = 0
+        self._turn = asyncio.Lock()
+        self._turn_of: asyncio.Task[object] | None = None
+
+    async def take_turn(self) -> None:
+        """Wait until no other unit of work is open (see the module's docstring)."""
+        task = asyncio.current_task()
+        if task is not None and task is self._turn_of:
+            raise AssertionError("a unit of work opened inside another in the same task would wait for itself")
+        await self._turn.acquire()
+        self._turn_of = task
+
+    def end_turn(self) -> None:
+        self._turn_of = None
+        self._turn.release()
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
