@@ -6,11 +6,12 @@ learner of another test.
 
 import itertools
 import secrets
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.codes import OrganisationKind
-from hub.model import Learner, Organisation
+from hub.model import EventKind, Learner, LearningEvent, Organisation
 from tests.unit.builders import fresh_uln, learner
 
 from .conftest import NewUow
@@ -45,3 +46,18 @@ async def seeded(new_uow: NewUow, *learners: Learner, kind: OrganisationKind = O
             await uow.learners.add(x, org.org_id)
         await uow.commit()
     return org.org_id
+
+
+def entry(
+    uln: str,
+    source_org: str,
+    kind: EventKind = EventKind.ACHIEVEMENT,
+    *,
+    ref: str | None = None,
+    loaded_at: datetime | None = None,
+    **fields: Any,
+) -> LearningEvent:
+    """A PLR entry (a GCSE in mathematics, grade 7, unless `fields` say otherwise) with a fresh id and ref."""
+    ref = ref or f"R-{uuid.uuid4().hex[:12]}"
+    recorded = {"subject": "Mathematics", "grade": "7"} | fields
+    return LearningEvent(str(uuid.uuid4()), uln, kind, source_org, ref, 1, recorded, loaded_at=loaded_at)

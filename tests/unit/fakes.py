@@ -15,7 +15,7 @@ import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
@@ -47,6 +47,7 @@ from hub.ports import (
 )
 
 _CANDIDATE_LIMIT = 200  # as the SQL's LIMIT
+_NOT_YET_LOADED = datetime.max.replace(tzinfo=UTC)  # where an entry saved without a load date sorts
 
 
 @dataclass
@@ -154,10 +155,22 @@ class FakeLearners:
 
 
 class FakeLearningEvents:
-    """The PLRs in memory; results are copies, as rows read from a database would be."""
+    """The PLRs in memory; results are copies, as rows read from a database would be.
+
+    As the SQL does at commit, an entry saved is stamped updated then, and loaded then unless
+    it was loaded before (DateLoaded is kept from its first save) or says when it was."""
 
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
+        self._saved: set[str] = set()
+
+    def stamp(self, committed: FakeState, now: datetime) -> None:
+        """Date this transaction's saves as its commit writes them."""
+        for event_id in self._saved:
+            event, before = self._uow.staged.events[event_id], committed.events.get(event_id)
+            event.loaded_at = (before.loaded_at if before else None) or event.loaded_at or now
+            event.updated_at = now
+        self._saved.clear()
 
     async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
         self._uow.maybe_fail("plr.by_source")
@@ -182,16 +195,18 @@ class FakeLearningEvents:
             if same_name and other.event_id != event.event_id:
                 raise AssertionError("(source_org, kind, source_ref) is already taken (unique violation)")
         self._uow.staged.events[event.event_id] = copy.deepcopy(event)
+        self._saved.add(event.event_id)
 
     async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
-        return [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
+        found = [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
+        return sorted(found, key=lambda e: (e.loaded_at or _NOT_YET_LOADED, e.event_id))  # as the SQL orders them
 
     async def changed_since(self, kind: EventKind, since: datetime, after: str, limit: int) -> list[LearningEvent]:
-        def order(e: LearningEvent) -> tuple[datetime, str]:
-            return (e.updated_at or e.loaded_at or since, e.event_id)
-
-        later = [e for e in self._uow.staged.events.values() if e.kind == kind and order(e) > (since, after)]
-        return [copy.deepcopy(e) for e in sorted(later, key=order)[:limit]]
+        # Committed entries only, as the SQL reads the table: this transaction's saves are not written yet.
+        committed = self._uow.factory.state.events
+        dated = [(e.updated_at, e.event_id, e) for e in committed.values() if e.kind == kind and e.updated_at]
+        later = sorted((x for x in dated if (x[0], x[1]) > (since, after)), key=lambda x: (x[0], x[1]))
+        return [copy.deepcopy(e) for _, _, e in later[:limit]]
 
     async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]:
         return [
@@ -204,6 +219,11 @@ class FakeLearningEvents:
         return copy.deepcopy(self._uow.staged.challenges.get(challenge_id))
 
     async def save_challenge(self, challenge: Challenge) -> None:
+        if challenge.status == ChallengeStatus.OPEN and any(
+            c.event_id == challenge.event_id and c.status == ChallengeStatus.OPEN and cid != challenge.challenge_id
+            for cid, c in self._uow.staged.challenges.items()
+        ):
+            raise AssertionError(f"entry {challenge.event_id} already has an open challenge (unique violation)")
         self._uow.staged.challenges[challenge.challenge_id] = copy.deepcopy(challenge)
 
 
@@ -379,7 +399,8 @@ class FakeUnitOfWork:
         self._staged: FakeState | None = None
         # Typed as the ports: the Protocol's attributes are mutable, hence invariant.
         self.learners: LearnerRepository = FakeLearners(self)
-        self.plr: LearningEvents = FakeLearningEvents(self)
+        self._plr = FakeLearningEvents(self)
+        self.plr: LearningEvents = self._plr
         self.sharing: Sharing = FakeSharing(self)
         self.organisations: OrganisationRepository = FakeOrganisations(self)
         self.inbox: Inbox = FakeInbox(self)
@@ -412,6 +433,7 @@ class FakeUnitOfWork:
         self.factory.end_turn()
 
     async def commit(self) -> None:
+        self._plr.stamp(self.factory.state, datetime.now(UTC))
         committed = copy.deepcopy(self.staged)
         # Update in place, so a test holding `factory.state` sees the commit.
         for name in vars(committed):
