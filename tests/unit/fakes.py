@@ -239,6 +239,11 @@ class FakeSharing:
         return list(latest.values())
 
     async def save_agreement(self, agreement: Agreement) -> None:
+        if any(
+            (a.agreement_id, a.version) == (agreement.agreement_id, agreement.version)
+            for a in self._uow.staged.agreements
+        ):
+            raise AssertionError(f"{agreement.agreement_id} version {agreement.version} exists (primary key violation)")
         self._uow.staged.agreements.append(agreement)
 
     async def consents(self, ulns: Sequence[str]) -> dict[str, Consent]:
@@ -295,7 +300,7 @@ class FakeSharing:
 
     async def acknowledge(self, partner: str, notice_ids: Sequence[str], at: datetime) -> list[str]:
         acked = []
-        for notice_id in notice_ids:
+        for notice_id in dict.fromkeys(notice_ids):  # each once, as the UPDATE ... RETURNING has them
             notice = self._uow.staged.notices.get(notice_id)
             if notice is not None and notice.partner == partner:
                 self._uow.staged.notices[notice_id] = replace(notice, acknowledged_at=notice.acknowledged_at or at)
