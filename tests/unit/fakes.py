@@ -162,15 +162,14 @@ class FakeLearningEvents:
 
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
-        self._saved: set[str] = set()
 
     def stamp(self, committed: FakeState, now: datetime) -> None:
         """Date this transaction's saves as its commit writes them."""
-        for event_id in self._saved:
+        for event_id in self._uow.saved_events:
             event, before = self._uow.staged.events[event_id], committed.events.get(event_id)
             event.loaded_at = (before.loaded_at if before else None) or event.loaded_at or now
             event.updated_at = now
-        self._saved.clear()
+        self._uow.saved_events.clear()
 
     async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
         self._uow.maybe_fail("plr.by_source")
@@ -195,7 +194,7 @@ class FakeLearningEvents:
             if same_name and other.event_id != event.event_id:
                 raise AssertionError("(source_org, kind, source_ref) is already taken (unique violation)")
         self._uow.staged.events[event.event_id] = copy.deepcopy(event)
-        self._saved.add(event.event_id)
+        self._uow.saved_events.add(event.event_id)
 
     async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
         found = [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
@@ -343,8 +342,12 @@ class FakeInbox:
 
     async def record(self, key: InboxKey, record: InboxRecord) -> None:
         self._uow.maybe_fail("inbox.record")
+        if key in self._uow.recorded:  # PostgreSQL keeps the last; the hub records a message once
+            raise AssertionError(f"inbox already holds {key!r} from this transaction")
         if key in self._uow.staged.inbox:
-            raise AssertionError(f"inbox already holds {key!r} (primary key violation)")
+            # As PostgreSQL's commit fails: a concurrent delivery of the message won; retried, it is found.
+            raise TransientError("same message handled concurrently")
+        self._uow.recorded.add(key)
         self._uow.staged.inbox[key] = record
 
     async def forget(self, key: InboxKey) -> None:
@@ -402,6 +405,9 @@ class FakeUnitOfWork:
     def __init__(self, factory: "FakeUnitOfWorkFactory") -> None:
         self.factory = factory
         self._staged: FakeState | None = None
+        # What this transaction wrote, for what its commit does as PostgreSQL's does (see the repositories).
+        self.saved_events: set[str] = set()
+        self.recorded: set[InboxKey] = set()
         # Typed as the ports: the Protocol's attributes are mutable, hence invariant.
         self.learners: LearnerRepository = FakeLearners(self)
         self._plr = FakeLearningEvents(self)
@@ -428,6 +434,7 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         await self.factory.take_turn()
         self._staged = copy.deepcopy(self.factory.state)
+        self.saved_events, self.recorded = set(), set()
         return self
 
     async def __aexit__(
