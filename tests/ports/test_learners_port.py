@@ -218,3 +218,16 @@ async def test_a_registration_override_is_kept_with_its_reason_and_candidates(ba
         await uow.learners.record_override(dropped.uln, org_id, "never committed", [])
     found = await backend.peek.override(amelia.uln), await backend.peek.override(dropped.uln)
     assert found == ((org_id, "not the same person", [possible.uln]), None)
+
+
+async def test_a_uln_has_one_registration_override(new_uow: NewUow) -> None:
+    """A ULN is issued once, so it is overridden once: a second override of it is refused."""
+    amelia = someone()
+    org_id = await seeded(new_uow, amelia)
+    async with new_uow() as uow:
+        await uow.learners.record_override(amelia.uln, org_id, "not the same person", [])
+        await uow.commit()
+    with pytest.raises(KEY_VIOLATION):
+        async with new_uow() as uow:
+            await uow.learners.record_override(amelia.uln, org_id, "again", [])
+            await uow.commit()

@@ -128,7 +128,9 @@ class FakeLearners:
         return NameFrequencies.of_names((d.given_name, d.family_name, 1) for d in active)
 
     async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
-        self._uow.staged.overrides[uln] = (org_id, reason, candidate_ulns)
+        if uln in self._uow.staged.overrides:
+            raise AssertionError(f"ULN {uln} already has an override (primary key violation)")
+        self._uow.staged.overrides[uln] = (org_id, reason, list(candidate_ulns))
 
     async def recent(self, limit: int) -> list[str]:
         active = [u for u, x in self._uow.staged.learners.items() if x.status == LearnerStatus.ACTIVE]
@@ -396,7 +398,13 @@ class FakeBatches:
 
     async def record_row(self, outcome: BatchRowOutcome) -> None:
         self._uow.maybe_fail("batches.record_row")
-        self._uow.staged.batch_rows.append(outcome)
+        rows = self._uow.staged.batch_rows
+        # One outcome per row, as the table's key has it: a row handled again (a replay) keeps its last.
+        same = [i for i, r in enumerate(rows) if (r.batch_id, r.row_number) == (outcome.batch_id, outcome.row_number)]
+        if same:
+            rows[same[0]] = outcome
+        else:
+            rows.append(outcome)
 
 
 class FakeUnitOfWork:
