@@ -79,10 +79,10 @@ class FakeLearners:
 
     async def get(self, uln: str) -> Learner | None:
         self._uow.maybe_fail("learners.get")
-        learner = self._uow.staged.learners.get(uln)
-        if learner is None:
-            return None
-        found = copy.deepcopy(learner)  # callers must not change the register by mutating a result
+        return self._read(uln) if uln in self._uow.staged.learners else None
+
+    def _read(self, uln: str) -> Learner:
+        found = copy.deepcopy(self._uow.staged.learners[uln])  # callers must not change the register through it
         # As the SQL derives them: the learners linked to it now, whatever the Learner added said.
         found.linked_ulns = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
         return found
@@ -97,8 +97,7 @@ class FakeLearners:
         self._uow.maybe_fail("learners.candidates")
         shared = {uln: len(learner_block_keys(x) & block_keys) for uln, x in self._uow.staged.learners.items()}
         blocked = sorted((u for u, n in shared.items() if n), key=lambda u: (-shared[u], u))[:_CANDIDATE_LIMIT]
-        found = [self._uow.staged.learners[u] for u in blocked]
-        return [copy.deepcopy(x) for x in found if x.status == LearnerStatus.ACTIVE]
+        return [self._read(u) for u in blocked if self._uow.staged.learners[u].status == LearnerStatus.ACTIVE]
 
     async def add(self, learner: Learner, registered_by: str) -> None:
         self._uow.maybe_fail("learners.add")
