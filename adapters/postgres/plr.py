@@ -5,11 +5,16 @@ of 1,000 achievements is one INSERT ... ON CONFLICT, not 1,000); reads in the sa
 transaction see the buffered ones first, so a submission and its amendment in one batch of
 messages find each other. `by_source` locks the rows it returns until commit: two
 transactions amending the same entry apply in turn, each seeing the other's version.
+
+Entries and challenges are kept and handed out as copies, as rows would be: a caller changing
+one it saved or read changes nothing until it saves it (again).
 """
 
+import copy
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -43,6 +48,14 @@ def _event(row: asyncpg.Record) -> LearningEvent:
     )
 
 
+def _copy(event: LearningEvent) -> LearningEvent:
+    return replace(event, fields=copy.deepcopy(event.fields))
+
+
+# Where an entry not yet loaded (saved in this transaction without a load date) sorts: last.
+_NOT_YET_LOADED = datetime.max.replace(tzinfo=UTC)
+
+
 def _challenge(row: asyncpg.Record) -> Challenge:
     return Challenge(
         challenge_id=row["challenge_id"],
@@ -64,7 +77,7 @@ class PostgresLearningEvents:
         self._challenges: dict[str, Challenge] = {}
 
     def _pending_by_source(self, source_org: str, kind: EventKind) -> dict[str, LearningEvent]:
-        return {e.source_ref: e for e in self._pending.values() if e.source_org == source_org and e.kind == kind}
+        return {e.source_ref: _copy(e) for e in self._pending.values() if e.source_org == source_org and e.kind == kind}
 
     async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
         # One lookup of the unique index per ref, in the order given (callers sort them, so two
@@ -92,12 +105,12 @@ class PostgresLearningEvents:
 
     async def get(self, event_id: str) -> LearningEvent | None:
         if event_id in self._pending:
-            return self._pending[event_id]
+            return _copy(self._pending[event_id])
         row = await self._conn.fetchrow(f"SELECT {_EVENT_COLUMNS} FROM learning_event WHERE event_id = $1", event_id)
         return _event(row) if row else None
 
     async def save(self, event: LearningEvent) -> None:
-        self._pending[event.event_id] = event
+        self._pending[event.event_id] = _copy(event)
 
     async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
         rows = await self._conn.fetch(
@@ -105,8 +118,9 @@ class PostgresLearningEvents:
             list(ulns),
         )
         found = {r["event_id"]: _event(r) for r in rows}
-        found.update({k: e for k, e in self._pending.items() if e.uln in set(ulns)})
-        return list(found.values())
+        found.update({k: _copy(e) for k, e in self._pending.items() if e.uln in set(ulns)})
+        # This transaction's entries among the rest, as the ORDER BY will place them once written.
+        return sorted(found.values(), key=lambda e: (e.loaded_at or _NOT_YET_LOADED, e.event_id))
 
     async def changed_since(self, kind: EventKind, since: datetime, after: str, limit: int) -> list[LearningEvent]:
         rows = await self._conn.fetch(
@@ -128,19 +142,19 @@ class PostgresLearningEvents:
             list(event_ids),
         )
         found = {r["challenge_id"]: _challenge(r) for r in rows}
-        found.update({k: c for k, c in self._challenges.items() if c.event_id in set(event_ids)})
+        found.update({k: replace(c) for k, c in self._challenges.items() if c.event_id in set(event_ids)})
         return [c for c in found.values() if c.status == ChallengeStatus.OPEN]
 
     async def get_challenge(self, challenge_id: str) -> Challenge | None:
         if challenge_id in self._challenges:
-            return self._challenges[challenge_id]
+            return replace(self._challenges[challenge_id])
         row = await self._conn.fetchrow(
             f"SELECT {_CHALLENGE_COLUMNS} FROM challenge WHERE challenge_id = $1", challenge_id
         )
         return _challenge(row) if row else None
 
     async def save_challenge(self, challenge: Challenge) -> None:
-        self._challenges[challenge.challenge_id] = challenge
+        self._challenges[challenge.challenge_id] = replace(challenge)
 
     async def flush(self, now: datetime) -> None:
         """Write the entries and challenges saved in this transaction (entries first: challenges refer to them)."""

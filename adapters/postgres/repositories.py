@@ -165,8 +165,8 @@ class PostgresLearners:
         await self._conn.execute(
             """
             INSERT INTO learner (uln, status, master_uln, version, details, sealed_fields, sealed_key, date_of_birth,
-                                 gender, registered_by, block_keys_version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                 gender, registered_by, block_keys_version, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
             """,
             learner.uln,
             learner.status.value,
@@ -184,11 +184,15 @@ class PostgresLearners:
 
     async def update(self, learner: Learner) -> None:
         clear, sealed = self._sealed(learner)
-        await self._conn.execute(
+        # Version n+1 replaces version n only. The hub refuses an update naming a version other
+        # than the one it read, but two providers' updates read at once would both pass that and
+        # the second would silently undo the first; here it waits for the first's row lock, then
+        # changes nothing, and is retried afresh (to be answered "changed since").
+        status = await self._conn.execute(
             """
             UPDATE learner SET version = $2, details = $3, sealed_fields = $4, sealed_key = $5, date_of_birth = $6,
                 gender = $7, block_keys_version = $8, updated_at = now()
-            WHERE uln = $1
+            WHERE uln = $1 AND version = $2 - 1
             """,
             learner.uln,
             learner.version,
@@ -199,6 +203,8 @@ class PostgresLearners:
             learner.details.gender,
             BLOCK_KEYS_VERSION,
         )
+        if status.endswith(" 0"):
+            raise TransientError(f"learner changed concurrently (version {learner.version} not applied)")
         await self._index(learner, replace=True)
 
     async def link(self, uln: str, master_uln: str | None) -> None:
@@ -222,6 +228,7 @@ class PostgresLearners:
         )
 
     async def recent(self, limit: int) -> list[str]:
+        # created_at is the time of each insert (not of its transaction): a batch's registrations are in order too.
         rows = await self._conn.fetch(
             "SELECT uln FROM learner WHERE status = 'active' ORDER BY created_at DESC, uln LIMIT $1", limit
         )

@@ -3,13 +3,19 @@
 `async with uow:` copies the committed state; every repository works on that copy, and only
 `commit()` makes it the committed state. Leaving without a commit throws the copy away, so a
 test can prove that a rejected or failed message leaves nothing half-written.
+
+Units of work run one at a time: a second waits at `async with` until the first has ended.
+PostgreSQL's locks (births, the PLR entries `by_source` reads, verification attempt counts)
+make the transactions that touch the same rows wait like that; without it two copies would each
+miss the other's changes, and the later commit would undo the earlier one.
 """
 
+import asyncio
 import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
@@ -41,6 +47,7 @@ from hub.register.frequencies import NameFrequencies
 from hub.sharing.policy import Agreement, Consent, Feed
 
 _CANDIDATE_LIMIT = 200  # as the SQL's LIMIT
+_NOT_YET_LOADED = datetime.max.replace(tzinfo=UTC)  # where an entry saved without a load date sorts
 
 
 @dataclass
@@ -72,12 +79,12 @@ class FakeLearners:
 
     async def get(self, uln: str) -> Learner | None:
         self._uow.maybe_fail("learners.get")
-        learner = self._uow.staged.learners.get(uln)
-        if learner is None:
-            return None
-        found = copy.deepcopy(learner)  # callers must not change the register by mutating a result
-        linked = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
-        found.linked_ulns = linked or found.linked_ulns  # as the SQL derives them
+        return self._read(uln) if uln in self._uow.staged.learners else None
+
+    def _read(self, uln: str) -> Learner:
+        found = copy.deepcopy(self._uow.staged.learners[uln])  # callers must not change the register through it
+        # As the SQL derives them: the learners linked to it now, whatever the Learner added said.
+        found.linked_ulns = sorted(u for u, other in self._uow.staged.learners.items() if other.master_uln == uln)
         return found
 
     async def get_many(self, ulns: Sequence[str]) -> dict[str, Learner]:
@@ -85,14 +92,12 @@ class FakeLearners:
         return {uln: learner for uln, learner in found.items() if learner is not None}
 
     async def candidates(self, block_keys: set[str]) -> list[Learner]:
-        """Block as the register does: active learners sharing any blocking key."""
+        """Block as the register does: active learners sharing any blocking key; past the cap, those
+        sharing the most keys (then by ULN), as the SQL keeps them."""
         self._uow.maybe_fail("learners.candidates")
-        found = [
-            copy.deepcopy(learner)
-            for learner in self._uow.staged.learners.values()
-            if learner.status == LearnerStatus.ACTIVE and learner_block_keys(learner) & block_keys
-        ]
-        return found[:_CANDIDATE_LIMIT]
+        shared = {uln: len(learner_block_keys(x) & block_keys) for uln, x in self._uow.staged.learners.items()}
+        blocked = sorted((u for u, n in shared.items() if n), key=lambda u: (-shared[u], u))[:_CANDIDATE_LIMIT]
+        return [self._read(u) for u in blocked if self._uow.staged.learners[u].status == LearnerStatus.ACTIVE]
 
     async def add(self, learner: Learner, registered_by: str) -> None:
         self._uow.maybe_fail("learners.add")
@@ -103,8 +108,12 @@ class FakeLearners:
 
     async def update(self, learner: Learner) -> None:
         self._uow.maybe_fail("learners.update")
-        if learner.uln not in self._uow.staged.learners:
+        stored = self._uow.staged.learners.get(learner.uln)
+        if stored is None:
             raise AssertionError(f"ULN {learner.uln} is not in the register; update would change no row")
+        # As PostgreSQL does: version n+1 replaces version n only (tests/ports/test_learners_port.py).
+        if stored.version != learner.version - 1:
+            raise TransientError(f"learner changed concurrently (version {learner.version} not applied)")
         self._uow.staged.learners[learner.uln] = copy.deepcopy(learner)
 
     async def link(self, uln: str, master_uln: str | None) -> None:
@@ -118,7 +127,9 @@ class FakeLearners:
         return NameFrequencies.of_names((d.given_name, d.family_name, 1) for d in active)
 
     async def record_override(self, uln: str, org_id: str, reason: str, candidate_ulns: list[str]) -> None:
-        self._uow.staged.overrides[uln] = (org_id, reason, candidate_ulns)
+        if uln in self._uow.staged.overrides:
+            raise AssertionError(f"ULN {uln} already has an override (primary key violation)")
+        self._uow.staged.overrides[uln] = (org_id, reason, list(candidate_ulns))
 
     async def recent(self, limit: int) -> list[str]:
         active = [u for u, x in self._uow.staged.learners.items() if x.status == LearnerStatus.ACTIVE]
@@ -145,10 +156,21 @@ class FakeLearners:
 
 
 class FakeLearningEvents:
-    """The PLRs in memory; results are copies, as rows read from a database would be."""
+    """The PLRs in memory; results are copies, as rows read from a database would be.
+
+    As the SQL does at commit, an entry saved is stamped updated then, and loaded then unless
+    it was loaded before (DateLoaded is kept from its first save) or says when it was."""
 
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
+
+    def stamp(self, committed: FakeState, now: datetime) -> None:
+        """Date this transaction's saves as its commit writes them."""
+        for event_id in self._uow.saved_events:
+            event, before = self._uow.staged.events[event_id], committed.events.get(event_id)
+            event.loaded_at = (before.loaded_at if before else None) or event.loaded_at or now
+            event.updated_at = now
+        self._uow.saved_events.clear()
 
     async def by_source(self, source_org: str, kind: EventKind, refs: Sequence[str]) -> dict[str, LearningEvent]:
         self._uow.maybe_fail("plr.by_source")
@@ -173,16 +195,18 @@ class FakeLearningEvents:
             if same_name and other.event_id != event.event_id:
                 raise AssertionError("(source_org, kind, source_ref) is already taken (unique violation)")
         self._uow.staged.events[event.event_id] = copy.deepcopy(event)
+        self._uow.saved_events.add(event.event_id)
 
     async def for_learners(self, ulns: Sequence[str]) -> list[LearningEvent]:
-        return [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
+        found = [copy.deepcopy(e) for e in self._uow.staged.events.values() if e.uln in set(ulns)]
+        return sorted(found, key=lambda e: (e.loaded_at or _NOT_YET_LOADED, e.event_id))  # as the SQL orders them
 
     async def changed_since(self, kind: EventKind, since: datetime, after: str, limit: int) -> list[LearningEvent]:
-        def order(e: LearningEvent) -> tuple[datetime, str]:
-            return (e.updated_at or e.loaded_at or since, e.event_id)
-
-        later = [e for e in self._uow.staged.events.values() if e.kind == kind and order(e) > (since, after)]
-        return [copy.deepcopy(e) for e in sorted(later, key=order)[:limit]]
+        # Committed entries only, as the SQL reads the table: this transaction's saves are not written yet.
+        committed = self._uow.factory.state.events
+        dated = [(e.updated_at, e.event_id, e) for e in committed.values() if e.kind == kind and e.updated_at]
+        later = sorted((x for x in dated if (x[0], x[1]) > (since, after)), key=lambda x: (x[0], x[1]))
+        return [copy.deepcopy(e) for _, _, e in later[:limit]]
 
     async def open_challenges(self, event_ids: Sequence[str]) -> list[Challenge]:
         return [
@@ -195,6 +219,11 @@ class FakeLearningEvents:
         return copy.deepcopy(self._uow.staged.challenges.get(challenge_id))
 
     async def save_challenge(self, challenge: Challenge) -> None:
+        if challenge.status == ChallengeStatus.OPEN and any(
+            c.event_id == challenge.event_id and c.status == ChallengeStatus.OPEN and cid != challenge.challenge_id
+            for cid, c in self._uow.staged.challenges.items()
+        ):
+            raise AssertionError(f"entry {challenge.event_id} already has an open challenge (unique violation)")
         self._uow.staged.challenges[challenge.challenge_id] = copy.deepcopy(challenge)
 
 
@@ -210,6 +239,11 @@ class FakeSharing:
         return list(latest.values())
 
     async def save_agreement(self, agreement: Agreement) -> None:
+        if any(
+            (a.agreement_id, a.version) == (agreement.agreement_id, agreement.version)
+            for a in self._uow.staged.agreements
+        ):
+            raise AssertionError(f"{agreement.agreement_id} version {agreement.version} exists (primary key violation)")
         self._uow.staged.agreements.append(agreement)
 
     async def consents(self, ulns: Sequence[str]) -> dict[str, Consent]:
@@ -266,7 +300,7 @@ class FakeSharing:
 
     async def acknowledge(self, partner: str, notice_ids: Sequence[str], at: datetime) -> list[str]:
         acked = []
-        for notice_id in notice_ids:
+        for notice_id in dict.fromkeys(notice_ids):  # each once, as the UPDATE ... RETURNING has them
             notice = self._uow.staged.notices.get(notice_id)
             if notice is not None and notice.partner == partner:
                 self._uow.staged.notices[notice_id] = replace(notice, acknowledged_at=notice.acknowledged_at or at)
@@ -309,8 +343,12 @@ class FakeInbox:
 
     async def record(self, key: InboxKey, record: InboxRecord) -> None:
         self._uow.maybe_fail("inbox.record")
+        if key in self._uow.recorded:  # PostgreSQL keeps the last; the hub records a message once
+            raise AssertionError(f"inbox already holds {key!r} from this transaction")
         if key in self._uow.staged.inbox:
-            raise AssertionError(f"inbox already holds {key!r} (primary key violation)")
+            # As PostgreSQL's commit fails: a concurrent delivery of the message won; retried, it is found.
+            raise TransientError("same message handled concurrently")
+        self._uow.recorded.add(key)
         self._uow.staged.inbox[key] = record
 
     async def forget(self, key: InboxKey) -> None:
@@ -359,7 +397,13 @@ class FakeBatches:
 
     async def record_row(self, outcome: BatchRowOutcome) -> None:
         self._uow.maybe_fail("batches.record_row")
-        self._uow.staged.batch_rows.append(outcome)
+        rows = self._uow.staged.batch_rows
+        # One outcome per row, as the table's key has it: a row handled again (a replay) keeps its last.
+        same = [i for i, r in enumerate(rows) if (r.batch_id, r.row_number) == (outcome.batch_id, outcome.row_number)]
+        if same:
+            rows[same[0]] = outcome
+        else:
+            rows.append(outcome)
 
 
 class FakeUnitOfWork:
@@ -368,9 +412,13 @@ class FakeUnitOfWork:
     def __init__(self, factory: "FakeUnitOfWorkFactory") -> None:
         self.factory = factory
         self._staged: FakeState | None = None
+        # What this transaction wrote, for what its commit does as PostgreSQL's does (see the repositories).
+        self.saved_events: set[str] = set()
+        self.recorded: set[InboxKey] = set()
         # Typed as the ports: the Protocol's attributes are mutable, hence invariant.
         self.learners: LearnerRepository = FakeLearners(self)
-        self.plr: LearningEvents = FakeLearningEvents(self)
+        self._plr = FakeLearningEvents(self)
+        self.plr: LearningEvents = self._plr
         self.sharing: Sharing = FakeSharing(self)
         self.organisations: OrganisationRepository = FakeOrganisations(self)
         self.inbox: Inbox = FakeInbox(self)
@@ -391,7 +439,9 @@ class FakeUnitOfWork:
             raise fault
 
     async def __aenter__(self) -> Self:
+        await self.factory.take_turn()
         self._staged = copy.deepcopy(self.factory.state)
+        self.saved_events, self.recorded = set(), set()
         return self
 
     async def __aexit__(
@@ -399,8 +449,10 @@ class FakeUnitOfWork:
     ) -> None:
         self._staged = None  # rolled back: whatever was not committed is gone
         self.factory.rollbacks += 1
+        self.factory.end_turn()
 
     async def commit(self) -> None:
+        self._plr.stamp(self.factory.state, datetime.now(UTC))
         committed = copy.deepcopy(self.staged)
         # Update in place, so a test holding `factory.state` sees the commit.
         for name in vars(committed):
@@ -421,6 +473,20 @@ class FakeUnitOfWorkFactory:
         self.faults: dict[str, BaseException] = {}
         self.commits = 0
         self.rollbacks = 0
+        self._turn = asyncio.Lock()
+        self._turn_of: asyncio.Task[object] | None = None
+
+    async def take_turn(self) -> None:
+        """Wait until no other unit of work is open (see the module's docstring)."""
+        task = asyncio.current_task()
+        if task is not None and task is self._turn_of:
+            raise AssertionError("a unit of work opened inside another in the same task would wait for itself")
+        await self._turn.acquire()
+        self._turn_of = task
+
+    def end_turn(self) -> None:
+        self._turn_of = None
+        self._turn.release()
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)

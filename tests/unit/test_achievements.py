@@ -128,9 +128,17 @@ async def test_submission_is_recorded_receipted_and_announced(
     ref = fresh_ref()
     handled, message = await send(hub_db, awarding, submit_body(amelia.uln, ref), SUBMIT)
     entry = entry_of(hub_db, awarding, EventKind.ACHIEVEMENT, ref)
-    assert entry.loaded_at is not None
+    assert entry.loaded_at is not None and entry.updated_at is not None
     assert entry == LearningEvent(
-        entry.event_id, amelia.uln, EventKind.ACHIEVEMENT, awarding.org_id, ref, 1, KEPT, loaded_at=entry.loaded_at
+        entry.event_id,
+        amelia.uln,
+        EventKind.ACHIEVEMENT,
+        awarding.org_id,
+        ref,
+        1,
+        KEPT,
+        loaded_at=entry.loaded_at,
+        updated_at=entry.updated_at,
     )
     receipt = LearningEventOutcomes(
         request_type=SUBMIT,

@@ -82,9 +82,17 @@ async def test_enrolment_becomes_a_participation_entry(
     ref = fresh_ref("E")
     _, message = await send(hub_db, college, enrolment_body(college, amelia.uln, ref), PUBLISH)
     entry = entry_of(hub_db, college, EventKind.PARTICIPATION, ref)
-    assert entry.loaded_at is not None
+    assert entry.loaded_at is not None and entry.updated_at is not None
     assert entry == LearningEvent(
-        entry.event_id, amelia.uln, EventKind.PARTICIPATION, college.org_id, ref, 1, KEPT, loaded_at=entry.loaded_at
+        entry.event_id,
+        amelia.uln,
+        EventKind.PARTICIPATION,
+        college.org_id,
+        ref,
+        1,
+        KEPT,
+        loaded_at=entry.loaded_at,
+        updated_at=entry.updated_at,
     )
     receipt = LearningEventOutcomes(
         request_type=PUBLISH,
