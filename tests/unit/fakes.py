@@ -250,7 +250,7 @@ class FakeSharing:
         return {u: self._uow.staged.consents[u] for u in ulns if u in self._uow.staged.consents}
 
     async def save_consent(self, consent: Consent) -> None:
-        # As PostgreSQL does: version n+1 replaces version n only (tests/integration/test_ports.py).
+        # As PostgreSQL does: version n+1 replaces version n only (tests/ports/test_sharing_port.py).
         stored = self._uow.staged.consents.get(consent.uln)
         if stored is not None and stored.version != consent.version - 1:
             raise TransientError(f"consent of a learner changed concurrently (version {consent.version} not applied)")
