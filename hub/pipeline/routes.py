@@ -13,4 +13,4 @@ ROUTES: tuple[Route, ...] = register.ROUTES + records.ROUTES + sharing.ROUTES
 HANDLERS: dict[str, Route] = {r.contract.message_type: r for r in ROUTES}
 # The hub's events and what handles each (all of them partners' feeds, today). An event that
 # nothing handles is not published.
-EVENT_HANDLERS: dict[str, feeds.EventHandler] = dict(sharing.EVENT_ROUTES)
+EVENT_HANDLERS: dict[str, feeds.EventHandler] = dict(feeds.EVENT_ROUTES)

@@ -1,5 +1,5 @@
-"""Sharing's routes: the learner's choices and reads (the portal), partners' feeds and requests;
-and the hub's events that partners' feeds are made of."""
+"""Sharing's routes: the learner's choices and reads (the portal), partners' feeds and requests.
+The hub's events that partners' feeds are made of are routed in feeds.py (`EVENT_ROUTES`)."""
 
 from contracts.sharing import (
     AcknowledgeNotices,
@@ -34,5 +34,3 @@ ROUTES: tuple[Route, ...] = (
     Route(RequestRecord, partners.request_record, PARTNERS, SHARING_QUEUE),
     Route(AcknowledgeNotices, partners.acknowledge, PARTNERS, SHARING_QUEUE),
 )
-# The hub's events and what handles each. An event that nothing handles is not published.
-EVENT_ROUTES: dict[str, feeds.EventHandler] = dict(feeds.EVENT_ROUTES)
